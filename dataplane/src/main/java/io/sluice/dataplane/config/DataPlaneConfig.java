@@ -1,0 +1,60 @@
+package io.sluice.dataplane.config;
+
+import io.sluice.routetable.RouteTable;
+
+import java.util.List;
+
+/**
+ * Everything the data plane is started with. Route rules travel separately as a {@link RouteTable} so that they can be
+ * replaced at run time; the rest is fixed for the life of the process.
+ *
+ * @param listeners        ports to accept HTTP on (each shard binds its own SO_REUSEPORT socket per listener)
+ * @param cpus             CPUs to run one shard each on; null means every online CPU
+ * @param idle             what an idle shard does
+ * @param timeouts         upstream connect, upstream read (time to first byte and between bytes), client idle
+ * @param limits           request limits
+ * @param upstream         per-shard, per-endpoint connection pool limits
+ * @param trustForwarded   append to a client's X-Forwarded-For instead of replacing it (only behind a trusted LB)
+ * @param routes           the initial route table
+ * @param routesFile       shared-memory route table to follow (written by the agent), or null
+ */
+public record DataPlaneConfig(
+    List<Listener> listeners,
+    int[] cpus,
+    IdleMode idle,
+    Timeouts timeouts,
+    Limits limits,
+    Upstream upstream,
+    boolean trustForwarded,
+    RouteTable routes,
+    String routesFile) {
+
+    public record Listener(String address, int port) {
+    }
+
+    public record Timeouts(int connectMs, int readMs, int idleMs) {
+        public static final Timeouts DEFAULT = new Timeouts(2_000, 60_000, 60_000);
+    }
+
+    public record Limits(int maxRequestLineBytes, int maxHeaderBytes, int maxHeaderCount, long maxBodyBytes) {
+        public static final Limits DEFAULT = new Limits(8_192, 32_768, 100, 100L * 1024 * 1024);
+    }
+
+    public record Upstream(int maxConnectionsPerEndpoint, int maxIdlePerEndpoint, int maxPendingPerEndpoint) {
+        public static final Upstream DEFAULT = new Upstream(1_024, 128, 1_024);
+    }
+
+    public DataPlaneConfig withCpus(int[] newCpus) {
+        return new DataPlaneConfig(listeners, newCpus, idle, timeouts, limits, upstream, trustForwarded, routes,
+            routesFile);
+    }
+
+    public DataPlaneConfig withRoutes(RouteTable table) {
+        return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, table,
+            routesFile);
+    }
+
+    public DataPlaneConfig withListeners(List<Listener> l) {
+        return new DataPlaneConfig(l, cpus, idle, timeouts, limits, upstream, trustForwarded, routes, routesFile);
+    }
+}

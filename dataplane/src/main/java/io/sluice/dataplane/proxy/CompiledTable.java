@@ -1,0 +1,69 @@
+package io.sluice.dataplane.proxy;
+
+import io.sluice.dataplane.route.Router;
+import io.sluice.routetable.Backend;
+import io.sluice.routetable.Balancer;
+import io.sluice.routetable.Endpoint;
+import io.sluice.routetable.RouteTable;
+
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A route table made ready for the shards, once, on the thread that received it: the byte-level {@link Router} and
+ * every endpoint address resolved. Immutable and shared by all shards; each shard derives its own mutable balancing
+ * and pooling state from it on its own thread ({@link ShardBackend}).
+ */
+public final class CompiledTable {
+    public final RouteTable source;
+    public final Router router;
+    public final BackendSpec[] backends;
+    public final long compiledNanos;
+
+    public CompiledTable(RouteTable source) {
+        this.source = source;
+        this.router = Router.compile(source);
+        this.backends = new BackendSpec[source.backends().size()];
+        for (int i = 0; i < backends.length; i++) {
+            backends[i] = new BackendSpec(source.backends().get(i));
+        }
+        this.compiledNanos = System.nanoTime();
+    }
+
+    public long generation() {
+        return source.generation();
+    }
+
+    /** One backend with its endpoints resolved. */
+    public static final class BackendSpec {
+        public final String name;
+        public final Balancer balancer;
+        public final EndpointSpec[] endpoints;
+
+        BackendSpec(Backend b) {
+            name = b.name();
+            balancer = b.balancer();
+            endpoints = new EndpointSpec[b.endpoints().size()];
+            for (int i = 0; i < endpoints.length; i++) {
+                endpoints[i] = new EndpointSpec(b.endpoints().get(i));
+            }
+        }
+    }
+
+    /** One endpoint: its socket address, and the bytes of a Host value for requests that arrive without one. */
+    public static final class EndpointSpec {
+        public final String key;
+        public final InetSocketAddress address;
+        public final int weight;
+        public final boolean draining;
+        public final byte[] hostHeaderValue;
+
+        EndpointSpec(Endpoint e) {
+            key = e.toString();
+            address = new InetSocketAddress(e.host(), e.port());
+            weight = e.weight();
+            draining = e.draining();
+            hostHeaderValue = key.getBytes(StandardCharsets.US_ASCII);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package io.sluice.dataplane.proxy;
+
+import io.netty.channel.epoll.Epoll;
+import io.sluice.dataplane.config.DataPlaneConfig;
+import io.sluice.dataplane.shard.CpuAffinity;
+import io.sluice.routetable.RouteTable;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The running data plane: one {@link Shard} per CPU. Route tables are compiled here, once, on the caller's thread,
+ * then handed to every shard through its command ring.
+ */
+public final class DataPlane implements AutoCloseable {
+    private final DataPlaneConfig config;
+    private final List<Shard> shards = new ArrayList<>();
+    private volatile CompiledTable current;
+
+    private DataPlane(DataPlaneConfig config) {
+        this.config = config;
+    }
+
+    public static DataPlane start(DataPlaneConfig config) throws InterruptedException {
+        if (!Epoll.isAvailable()) {
+            throw new IllegalStateException("the data plane needs Linux epoll: " + Epoll.unavailabilityCause());
+        }
+        int[] cpus = config.cpus() != null ? config.cpus() : CpuAffinity.processCpus();
+        DataPlane dp = new DataPlane(config);
+        CompiledTable table = new CompiledTable(config.routes());
+        dp.current = table;
+        try {
+            for (int i = 0; i < cpus.length; i++) {
+                Shard s = new Shard(i, cpus[i], config);
+                dp.shards.add(s);
+                s.start(table);
+            }
+        } catch (RuntimeException | InterruptedException e) {
+            dp.close();
+            throw e;
+        }
+        return dp;
+    }
+
+    /** Compiles and publishes a new table to every shard. Returns at once; shards switch on their own threads. */
+    public synchronized void update(RouteTable table) {
+        if (table.generation() <= current.generation()) {
+            throw new IllegalArgumentException("generation " + table.generation() + " is not newer than "
+                + current.generation());
+        }
+        CompiledTable t = new CompiledTable(table);
+        current = t;
+        for (Shard s : shards) {
+            s.publish(t);
+        }
+    }
+
+    public CompiledTable current() {
+        return current;
+    }
+
+    public List<Shard> shards() {
+        return List.copyOf(shards);
+    }
+
+    public DataPlaneConfig config() {
+        return config;
+    }
+
+    /** Sum of a counter over shards, e.g. {@code dp.sum(s -> s.stats.requests)}. */
+    public long sum(java.util.function.ToLongFunction<Shard> f) {
+        long t = 0;
+        for (Shard s : shards) {
+            t += f.applyAsLong(s);
+        }
+        return t;
+    }
+
+    /** Stops accepting, lets open connections finish for up to {@code drainMillis}, then stops the shards. */
+    public void shutdown(long drainMillis) {
+        for (Shard s : shards) {
+            s.closeListeners();
+        }
+        long until = System.currentTimeMillis() + drainMillis;
+        while (System.currentTimeMillis() < until && sum(Shard::liveConnections) > 0) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        for (Shard s : shards) {
+            s.shutdown();
+        }
+    }
+
+    @Override
+    public void close() {
+        shutdown(0);
+    }
+}

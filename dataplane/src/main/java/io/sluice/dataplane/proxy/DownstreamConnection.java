@@ -1,0 +1,786 @@
+package io.sluice.dataplane.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.channel.socket.DuplexChannel;
+import io.sluice.dataplane.config.DataPlaneConfig;
+import io.sluice.dataplane.http.HeaderId;
+import io.sluice.dataplane.http.HttpStatus;
+import io.sluice.dataplane.http.MessageHead;
+import io.sluice.dataplane.http.RequestHead;
+import io.sluice.dataplane.http.ResponseHead;
+import io.sluice.dataplane.http.ChunkedScanner;
+import io.sluice.dataplane.route.Route;
+
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * One client connection on one shard, and the exchange in progress on it. The only handler in the channel's pipeline:
+ * it parses request heads in place ({@link RequestHead} over the received bytes), routes on those bytes, writes a
+ * rewritten head to a pooled upstream connection and then streams the body through as retained slices, never
+ * buffering it whole. Requests are served one at a time in order; pipelined ones wait in the input buffer.
+ *
+ * <p>Everything here runs on the shard's event loop thread, as does the {@link UpstreamConnection} paired with it,
+ * so no field needs a lock or a barrier. Per-request state lives in fields reset per exchange: steady state allocates
+ * only pooled buffers.
+ */
+final class DownstreamConnection extends ChannelInboundHandlerAdapter {
+    static final int HEAD = 0;
+    static final int CONNECTING = 1;
+    static final int WAITING = 2;
+    static final int BODY = 3;
+    static final int AWAIT = 4;
+    static final int TUNNEL = 5;
+    static final int CLOSING = 6;
+    static final int CLOSED = 7;
+
+    private static final byte[] HTTP11_CRLF = ascii(" HTTP/1.1\r\n");
+    private static final byte[] CRLF = ascii("\r\n");
+    private static final byte[] HOST = ascii("Host: ");
+    private static final byte[] CONNECTION_UPGRADE = ascii("Connection: upgrade\r\n");
+    private static final byte[] CONNECTION_CLOSE = ascii("Connection: close\r\n");
+    private static final byte[] CONNECTION_KEEP_ALIVE = ascii("Connection: keep-alive\r\n");
+    private static final byte[] XFF = ascii("X-Forwarded-For: ");
+    private static final byte[] XFPROTO_HTTP = ascii("X-Forwarded-Proto: http\r\n");
+    private static final byte[] XFHOST = ascii("X-Forwarded-Host: ");
+    private static final byte[] XFPORT = ascii("X-Forwarded-Port: ");
+    private static final byte[] VIA_11_END = ascii("Via: 1.1 sluice\r\n\r\n");
+    private static final byte[] VIA_10_END = ascii("Via: 1.0 sluice\r\n\r\n");
+    private static final byte[] STATUS_11 = ascii("HTTP/1.1 ");
+
+    /** After a closing response: half-close, so the client reads the whole response before the connection ends. */
+    static final ChannelFutureListener SHUTDOWN_OUTPUT = f -> {
+        Channel c = f.channel();
+        if (c instanceof DuplexChannel d && c.isActive()) {
+            d.shutdownOutput();
+        } else {
+            c.close();
+        }
+    };
+
+    final Shard shard;
+    private final DataPlaneConfig.Limits limits;
+    private final byte[] listenerPort;
+    Channel ch;
+    private byte[] clientIp;
+
+    /** Received bytes not yet consumed: a partial head, body bytes, pipelined requests. */
+    private ByteBuf cum;
+    private int scanOffset;
+    private final RequestHead req;
+    int state = HEAD;
+
+    // The exchange in progress.
+    UpstreamConnection up;
+    private ShardEndpoint endpoint;
+    private UpstreamConnection connecting;
+    /** The rewritten head, kept until a response starts when the exchange could be retried on a new connection. */
+    private ByteBuf retryHead;
+    private boolean retried;
+    private long bodyRemaining;
+    private boolean chunkedBody;
+    private final ChunkedScanner chunks = new ChunkedScanner();
+    boolean requestDone;
+    private boolean keepAlive;
+    boolean headMethod;
+    boolean upgrade;
+    boolean responseStarted;
+    private boolean http10;
+    private boolean pausedForPipeline;
+    private boolean pausedForUpstream;
+    /** A local response was written during this read batch and awaits the batch's flush. */
+    private boolean clientFlushPending;
+
+    /** Deadline in shard milliseconds, 0 for none; checked by the shard's sweeper. */
+    long deadline;
+    DownstreamConnection prevConn;
+    DownstreamConnection nextConn;
+
+    DownstreamConnection(Shard shard, int listenerPort) {
+        this.shard = shard;
+        this.limits = shard.config.limits();
+        this.listenerPort = ascii(Integer.toString(listenerPort));
+        this.req = new RequestHead(limits.maxHeaderCount());
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        ch = ctx.channel();
+        if (ch.remoteAddress() instanceof InetSocketAddress isa) {
+            clientIp = ascii(isa.getAddress().getHostAddress());
+        } else {
+            clientIp = ascii("unknown");
+        }
+        shard.register(this);
+        deadline = shard.nowMs + shard.config.timeouts().idleMs();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf in = (ByteBuf) msg;
+        switch (state) {
+            case TUNNEL -> {
+                up.channel.write(in);
+                if (!up.channel.isWritable()) {
+                    pauseForUpstream();
+                }
+                return;
+            }
+            case CLOSING, CLOSED -> {
+                in.release();
+                return;
+            }
+            default -> {
+            }
+        }
+        deadline = shard.nowMs + (state == HEAD ? shard.config.timeouts().idleMs() : shard.config.timeouts().readMs());
+        append(in);
+        process();
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (up != null) {
+            up.channel.flush();
+        }
+        if (clientFlushPending) {
+            clientFlushPending = false;
+            ch.flush();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (up != null && ch.isWritable()) {
+            up.resumeReads();
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        // Resets and the like from a client: nothing to answer, nothing to log per connection.
+        ctx.close();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        shard.unregister(this);
+        if (state == WAITING && endpoint != null) {
+            endpoint.pool.waiters.remove(this);
+        }
+        state = CLOSED;
+        if (up != null) {
+            UpstreamConnection u = up;
+            up = null;
+            u.detach();
+            u.channel.close(); // mid-exchange: the upstream connection's state is unknown, so it is not reused
+        }
+        endExchangeAccounting();
+        releaseRetryHead();
+        if (cum != null) {
+            cum.release();
+            cum = null;
+        }
+    }
+
+    private void append(ByteBuf in) {
+        if (cum == null) {
+            cum = in;
+            return;
+        }
+        if (!cum.isReadable()) {
+            cum.release();
+            cum = in;
+            return;
+        }
+        int need = in.readableBytes();
+        if (cum.refCnt() > 1 || cum.isReadOnly() || cum.maxWritableBytes() < need || cum.writableBytes() < need) {
+            ByteBuf merged = ch.alloc().directBuffer(cum.readableBytes() + need);
+            merged.writeBytes(cum);
+            cum.release();
+            cum = merged;
+        }
+        cum.writeBytes(in);
+        in.release();
+    }
+
+    private void compact() {
+        if (cum != null && !cum.isReadable()) {
+            cum.release();
+            cum = null;
+        }
+    }
+
+    /** Consumes buffered input as far as the current state allows. */
+    void process() {
+        while (cum != null) {
+            switch (state) {
+                case HEAD -> {
+                    if (!readHead()) {
+                        compact();
+                        return;
+                    }
+                }
+                case BODY -> forwardBody();
+                default -> {
+                    // An exchange is in progress: what is buffered is the next request. Bound it.
+                    if (cum.readableBytes() > limits.maxHeaderBytes() && !pausedForPipeline) {
+                        pausedForPipeline = true;
+                        ch.config().setAutoRead(false);
+                    }
+                    return;
+                }
+            }
+            compact();
+        }
+    }
+
+    /** @return true when a request was taken and the loop should go on with its body or the next one */
+    private boolean readHead() {
+        int ri = cum.readerIndex();
+        int wi = cum.writerIndex();
+        // RFC 9112 §2.2: ignore empty lines before a request line (some clients send CRLF after a body).
+        int skipped = 0;
+        while (ri < wi && skipped < 4) {
+            byte b = cum.getByte(ri);
+            if (b != '\r' && b != '\n') {
+                break;
+            }
+            ri++;
+            skipped++;
+        }
+        cum.readerIndex(ri);
+        if (ri == wi) {
+            return false;
+        }
+        int end = MessageHead.findEnd(cum, ri, ri + scanOffset, wi, limits.maxRequestLineBytes(),
+            limits.maxHeaderBytes());
+        if (end == HttpStatus.NEED_MORE) {
+            scanOffset = Math.max(0, wi - ri - 3);
+            return false;
+        }
+        scanOffset = 0;
+        if (end < 0) {
+            reject(-end);
+            return false;
+        }
+        int st = req.parse(cum, ri, end);
+        if (st == HttpStatus.OK && req.requestLineEnd - ri - 2 > limits.maxRequestLineBytes()) {
+            st = HttpStatus.URI_TOO_LONG;
+        }
+        if (st == HttpStatus.OK && req.contentLength > limits.maxBodyBytes()) {
+            st = HttpStatus.PAYLOAD_TOO_LARGE;
+        }
+        if (st != HttpStatus.OK) {
+            reject(st);
+            return false;
+        }
+        return startExchange(end);
+    }
+
+    private boolean startExchange(int headEnd) {
+        shard.stats.requests++;
+        keepAlive = req.keepAlive();
+        http10 = req.version == 10;
+        headMethod = req.method == RequestHead.M_HEAD;
+        upgrade = req.upgradeHeader >= 0 && req.connectionUpgrade && !http10;
+        chunkedBody = req.chunked;
+        bodyRemaining = req.chunked ? 0 : Math.max(0, req.contentLength);
+        if (chunkedBody) {
+            chunks.reset(limits.maxBodyBytes());
+        }
+        requestDone = !req.hasBody();
+        responseStarted = false;
+        retried = false;
+
+        Route route = shard.router.match(cum, req.hostStart, req.hostNameEnd(), req.pathStart, req.pathEnd);
+        if (route == null) {
+            cum.readerIndex(headEnd);
+            return localReply(HttpStatus.NOT_FOUND);
+        }
+        ShardEndpoint ep = shard.backends[route.backend].pick();
+        if (ep == null) {
+            cum.readerIndex(headEnd);
+            return localReply(HttpStatus.SERVICE_UNAVAILABLE);
+        }
+        ByteBuf head = upstreamHead(ep);
+        cum.readerIndex(headEnd);
+        endpoint = ep;
+        ep.active++;
+        UpstreamPool pool = ep.pool;
+        UpstreamConnection c = pool.pollIdle();
+        if (c != null) {
+            attach(c, head, true);
+            return true;
+        }
+        retryHead = head;
+        if (pool.canOpen()) {
+            connect(pool);
+        } else if (pool.waiters.size() < pool.maxPending) {
+            state = WAITING;
+            pool.waiters.addLast(this);
+            deadline = shard.nowMs + shard.config.timeouts().connectMs();
+        } else {
+            endExchangeAccounting();
+            releaseRetryHead();
+            return localReply(HttpStatus.SERVICE_UNAVAILABLE);
+        }
+        return true;
+    }
+
+    private void connect(UpstreamPool pool) {
+        state = CONNECTING;
+        UpstreamConnection c = new UpstreamConnection(shard, pool);
+        connecting = c;
+        pool.open++;
+        c.opening(this);
+        ChannelFuture f = shard.connect(c, pool.address);
+        f.addListener(c);
+    }
+
+    /** The connection this exchange opened is ready, or failed. */
+    void connected(UpstreamConnection c, Throwable failure) {
+        if (connecting != c || state != CONNECTING) {
+            // The exchange went away meanwhile: keep a good connection for the next one.
+            if (failure == null) {
+                c.pool.release(c);
+            }
+            return;
+        }
+        connecting = null;
+        if (failure != null) {
+            shard.stats.upstreamConnectErrors++;
+            fail(failure instanceof ConnectTimeoutException ? HttpStatus.GATEWAY_TIMEOUT : HttpStatus.BAD_GATEWAY);
+            return;
+        }
+        ByteBuf head = retryHead;
+        retryHead = null;
+        attach(c, head, false);
+        process();
+        if (up != null) {
+            up.channel.flush();
+        }
+    }
+
+    /** A pool handed over a released connection while this exchange waited for one. */
+    boolean takeWaitingConnection(UpstreamConnection c) {
+        if (state != WAITING) {
+            return false;
+        }
+        ByteBuf head = retryHead;
+        retryHead = null;
+        attach(c, head, true);
+        process();
+        if (up != null) {
+            up.channel.flush();
+        }
+        return true;
+    }
+
+    private void attach(UpstreamConnection c, ByteBuf head, boolean reused) {
+        up = c;
+        c.attach(this);
+        boolean retryable = reused && !retried && requestDone && req.idempotent() && !upgrade;
+        if (retryable) {
+            retryHead = head.retain();
+        }
+        c.reused = reused;
+        c.channel.write(head);
+        state = requestDone ? AWAIT : BODY;
+        deadline = shard.nowMs + shard.config.timeouts().readMs();
+        if (pausedForPipeline && state == BODY) {
+            pausedForPipeline = false;
+            ch.config().setAutoRead(true);
+        }
+    }
+
+    private void forwardBody() {
+        int ri = cum.readerIndex();
+        int wi = cum.writerIndex();
+        int n;
+        if (!chunkedBody) {
+            n = (int) Math.min(bodyRemaining, wi - ri);
+            bodyRemaining -= n;
+            if (bodyRemaining == 0) {
+                requestDone = true;
+            }
+        } else {
+            int e = chunks.scan(cum, ri, wi);
+            if (e < 0) {
+                bodyError(e == ChunkedScanner.TOO_LARGE ? HttpStatus.PAYLOAD_TOO_LARGE : HttpStatus.BAD_REQUEST);
+                return;
+            }
+            n = e - ri;
+            if (chunks.done()) {
+                requestDone = true;
+            }
+        }
+        if (n > 0) {
+            up.channel.write(cum.readRetainedSlice(n));
+        }
+        if (requestDone) {
+            state = AWAIT;
+        }
+        if (!up.channel.isWritable()) {
+            pauseForUpstream();
+        }
+    }
+
+    private void pauseForUpstream() {
+        if (!pausedForUpstream) {
+            pausedForUpstream = true;
+            ch.config().setAutoRead(false);
+        }
+    }
+
+    /** The upstream can take more: read from the client again. */
+    void resumeFromUpstream() {
+        if (pausedForUpstream) {
+            pausedForUpstream = false;
+            if (!pausedForPipeline) {
+                ch.config().setAutoRead(true);
+            }
+        }
+    }
+
+    private void bodyError(int status) {
+        if (cum != null) {
+            cum.release();
+            cum = null;
+        }
+        if (!responseStarted) {
+            dropUpstream();
+            endExchangeAccounting();
+            releaseRetryHead();
+            reject(status);
+        } else {
+            ch.close();
+        }
+    }
+
+    /**
+     * Builds the head sent upstream: request line in origin-form with HTTP/1.1, the client's header lines copied in
+     * runs minus hop-by-hop ones, then Host (when it came from an absolute-form target or was missing),
+     * X-Forwarded-For/-Proto/-Host/-Port and Via.
+     */
+    private ByteBuf upstreamHead(ShardEndpoint ep) {
+        RequestHead r = req;
+        ByteBuf b = cum;
+        ByteBuf out = ch.alloc().directBuffer(r.end - r.start + 192 + clientIp.length);
+        out.writeBytes(b, r.start, r.methodEnd + 1 - r.start);
+        if (r.authorityStart >= 0) {
+            if (r.pathStart == r.targetEnd || b.getByte(r.pathStart) != '/') {
+                out.writeByte('/');
+            }
+            out.writeBytes(b, r.pathStart, r.targetEnd - r.pathStart);
+        } else {
+            out.writeBytes(b, r.targetStart, r.targetEnd - r.targetStart);
+        }
+        out.writeBytes(HTTP11_CRLF);
+        boolean trust = shard.config.trustForwarded();
+        boolean hadProto = false;
+        boolean hadHost = false;
+        boolean hadPort = false;
+        int run = r.requestLineEnd;
+        for (int h = 0; h < r.headerCount; h++) {
+            boolean drop;
+            switch (r.ids[h]) {
+                case HeaderId.CONNECTION, HeaderId.KEEP_ALIVE, HeaderId.PROXY_CONNECTION, HeaderId.TE -> drop = true;
+                case HeaderId.UPGRADE -> drop = !upgrade;
+                case HeaderId.HOST -> drop = r.authorityStart >= 0;
+                case HeaderId.X_FORWARDED_FOR -> drop = !trust;
+                case HeaderId.X_FORWARDED_PROTO -> {
+                    drop = !trust;
+                    hadProto = true;
+                }
+                case HeaderId.X_FORWARDED_HOST -> {
+                    drop = !trust;
+                    hadHost = true;
+                }
+                case HeaderId.X_FORWARDED_PORT -> {
+                    drop = !trust;
+                    hadPort = true;
+                }
+                default -> drop = r.connectionTokenCount > 0 && r.namedByConnection(h);
+            }
+            if (drop) {
+                out.writeBytes(b, run, r.lineStart[h] - run);
+                run = r.lineEnd[h];
+            }
+        }
+        out.writeBytes(b, run, r.end - 2 - run);
+        if (r.authorityStart >= 0) {
+            out.writeBytes(HOST).writeBytes(b, r.authorityStart, r.authorityEnd - r.authorityStart).writeBytes(CRLF);
+        } else if (r.hostHeader < 0) {
+            out.writeBytes(HOST).writeBytes(ep.spec.hostHeaderValue).writeBytes(CRLF);
+        }
+        if (upgrade) {
+            out.writeBytes(CONNECTION_UPGRADE);
+        }
+        out.writeBytes(XFF).writeBytes(clientIp).writeBytes(CRLF);
+        if (!(trust && hadProto)) {
+            out.writeBytes(XFPROTO_HTTP);
+        }
+        if (!(trust && hadHost) && r.hostStart >= 0) {
+            out.writeBytes(XFHOST).writeBytes(b, r.hostStart, r.hostEnd - r.hostStart).writeBytes(CRLF);
+        }
+        if (!(trust && hadPort)) {
+            out.writeBytes(XFPORT).writeBytes(listenerPort).writeBytes(CRLF);
+        }
+        out.writeBytes(http10 ? VIA_10_END : VIA_11_END);
+        return out;
+    }
+
+    /** Writes the client's copy of an upstream response head. */
+    void onResponseHead(ResponseHead r, boolean tunnel) {
+        responseStarted = true;
+        releaseRetryHead();
+        if (r.hasBody(headMethod) && r.delimitedByClose()) {
+            keepAlive = false; // the body ends when the upstream closes: so must this connection
+        }
+        if (http10 && r.chunked) {
+            keepAlive = false; // see ARCHITECTURE.md: chunked responses to HTTP/1.0 clients are not de-chunked
+        }
+        ByteBuf b = r.buf;
+        ByteBuf out = ch.alloc().directBuffer(r.end - r.start + 64);
+        out.writeBytes(STATUS_11);
+        out.writeBytes(b, r.start + 9, r.statusLineEnd - (r.start + 9));
+        int run = r.statusLineEnd;
+        for (int h = 0; h < r.headerCount; h++) {
+            byte id = r.ids[h];
+            boolean drop = (HeaderId.isHopByHop(id) && !(tunnel && id == HeaderId.UPGRADE))
+                || (r.connectionTokenCount > 0 && r.namedByConnection(h));
+            if (drop) {
+                out.writeBytes(b, run, r.lineStart[h] - run);
+                run = r.lineEnd[h];
+            }
+        }
+        out.writeBytes(b, run, r.end - 2 - run);
+        if (tunnel) {
+            out.writeBytes(CONNECTION_UPGRADE);
+        } else if (!keepAlive || !requestDone) {
+            // Not keeping the connection (or the request body is still arriving, so we cannot know yet).
+            if (!keepAlive) {
+                out.writeBytes(CONNECTION_CLOSE);
+            }
+        } else if (http10) {
+            out.writeBytes(CONNECTION_KEEP_ALIVE);
+        }
+        out.writeBytes(VIA_11_END);
+        ch.write(out);
+        if (tunnel) {
+            startTunnel();
+        }
+    }
+
+    /** 1xx other than 101: passed on as received. */
+    void onInterimResponse(ByteBuf head) {
+        ch.write(head);
+        ch.flush();
+    }
+
+    void writeResponseBody(ByteBuf slice) {
+        ch.write(slice);
+        if (!ch.isWritable() && up != null) {
+            up.pauseReads();
+        }
+    }
+
+    private void startTunnel() {
+        state = TUNNEL;
+        deadline = 0;
+        if (cum != null && cum.isReadable()) {
+            up.channel.write(cum.retain());
+            up.channel.flush();
+        }
+        if (cum != null) {
+            cum.release();
+            cum = null;
+        }
+    }
+
+    /** The upstream finished its response. */
+    void onResponseComplete(boolean upstreamReusable) {
+        UpstreamConnection c = up;
+        up = null;
+        endExchangeAccounting();
+        if (c != null) {
+            c.detach();
+            if (upstreamReusable && requestDone) {
+                c.pool.release(c);
+            } else {
+                c.channel.close();
+            }
+        }
+        shard.stats.responses++;
+        if (!keepAlive || !requestDone || state == CLOSING || state == CLOSED) {
+            closeAfterFlush();
+            return;
+        }
+        state = HEAD;
+        deadline = shard.nowMs + shard.config.timeouts().idleMs();
+        ch.flush();
+        resumeFromUpstream();
+        if (pausedForPipeline) {
+            pausedForPipeline = false;
+            ch.config().setAutoRead(true);
+        }
+        if (cum != null) {
+            process();
+            if (up != null) {
+                up.channel.flush();
+            }
+        }
+    }
+
+    /** The upstream connection failed before or during the response. */
+    void onUpstreamFailure(int status, boolean mayRetry) {
+        UpstreamConnection c = up;
+        up = null;
+        if (c != null) {
+            c.detach();
+        }
+        if (responseStarted) {
+            endExchangeAccounting();
+            ch.close(); // a response cut in the middle cannot be repaired in HTTP/1.1: end it the same way
+            return;
+        }
+        if (mayRetry && retryHead != null && !retried && endpoint != null) {
+            // A pooled connection that the upstream had closed: send again once, on a new connection.
+            retried = true;
+            shard.stats.retries++;
+            connect(endpoint.pool);
+            return;
+        }
+        fail(status);
+    }
+
+    /** Answers the exchange with an error of the proxy's own. */
+    private void fail(int status) {
+        endExchangeAccounting();
+        releaseRetryHead();
+        if (status == HttpStatus.GATEWAY_TIMEOUT) {
+            shard.stats.upstreamTimeouts++;
+        }
+        boolean close = !requestDone || !keepAlive;
+        sendLocal(status, close);
+        if (!close) {
+            state = HEAD;
+            deadline = shard.nowMs + shard.config.timeouts().idleMs();
+            ch.flush();
+            if (pausedForPipeline) {
+                pausedForPipeline = false;
+                ch.config().setAutoRead(true);
+            }
+            if (cum != null) {
+                process();
+            }
+        }
+    }
+
+    /** Timer fired (the shard's sweeper calls this). */
+    void onTimeout() {
+        deadline = 0;
+        switch (state) {
+            case HEAD -> {
+                if (cum != null && cum.isReadable()) {
+                    sendLocal(408, true);
+                } else {
+                    ch.close();
+                }
+            }
+            case WAITING -> {
+                endpoint.pool.waiters.remove(this);
+                fail(HttpStatus.SERVICE_UNAVAILABLE);
+            }
+            case BODY, AWAIT -> {
+                if (responseStarted) {
+                    dropUpstream();
+                    endExchangeAccounting();
+                    ch.close();
+                } else {
+                    dropUpstream();
+                    fail(HttpStatus.GATEWAY_TIMEOUT);
+                }
+            }
+            case CONNECTING -> deadline = shard.nowMs + shard.config.timeouts().connectMs(); // Netty times connects
+            default -> ch.close();
+        }
+    }
+
+    private void dropUpstream() {
+        if (up != null) {
+            UpstreamConnection u = up;
+            up = null;
+            u.detach();
+            u.channel.close();
+        }
+    }
+
+    private boolean localReply(int status) {
+        if (requestDone && keepAlive) {
+            sendLocal(status, false);
+            return true;
+        }
+        sendLocal(status, true);
+        return false;
+    }
+
+    private void reject(int status) {
+        shard.stats.rejected++;
+        sendLocal(status, true);
+    }
+
+    private void sendLocal(int status, boolean close) {
+        shard.stats.localResponses++;
+        ByteBuf r = LocalResponses.get(status, close);
+        if (close) {
+            state = CLOSING;
+            deadline = shard.nowMs + 2_000;
+            if (cum != null) {
+                cum.release();
+                cum = null;
+            }
+            ch.writeAndFlush(r).addListener(SHUTDOWN_OUTPUT);
+        } else {
+            state = HEAD;
+            ch.write(r);
+            clientFlushPending = true;
+        }
+    }
+
+    private void closeAfterFlush() {
+        state = CLOSING;
+        deadline = shard.nowMs + 2_000;
+        if (cum != null) {
+            cum.release();
+            cum = null;
+        }
+        ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(SHUTDOWN_OUTPUT);
+    }
+
+    private void endExchangeAccounting() {
+        if (endpoint != null) {
+            endpoint.active--;
+            endpoint = null;
+        }
+    }
+
+    private void releaseRetryHead() {
+        if (retryHead != null) {
+            retryHead.release();
+            retryHead = null;
+        }
+    }
+}

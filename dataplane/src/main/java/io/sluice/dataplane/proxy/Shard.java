@@ -1,0 +1,253 @@
+package io.sluice.dataplane.proxy;
+
+import com.lmax.disruptor.EventPoller;
+import com.lmax.disruptor.RingBuffer;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.sluice.dataplane.config.DataPlaneConfig;
+import io.sluice.dataplane.route.Router;
+import io.sluice.dataplane.shard.CpuAffinity;
+import io.sluice.dataplane.shard.IdleStrategies;
+import io.sluice.dataplane.shard.ShardCommand;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One shard: one thread pinned to one CPU, running one Netty epoll event loop that owns this shard's listening
+ * sockets (one SO_REUSEPORT socket per listener, so the kernel spreads connections over shards), every connection
+ * accepted on them, their upstream pools and this shard's view of the route table.
+ *
+ * <p>Other threads reach a shard only through its command ring, a Disruptor ring buffer: they claim a slot, fill it,
+ * publish it, and ring the loop's doorbell ({@link EventLoop#execute} of a preallocated drain task). The shard drains
+ * the ring on its own thread and applies commands between requests, so shard state never needs a lock.
+ */
+public final class Shard {
+    private static final long SWEEP_MS = 100;
+
+    public final int id;
+    public final int cpu;
+    final DataPlaneConfig config;
+    private final MultiThreadIoEventLoopGroup group;
+    final EventLoop loop;
+    private final RingBuffer<ShardCommand> commands;
+    private final EventPoller<ShardCommand> poller;
+    private final EventPoller.Handler<ShardCommand> commandHandler = this::onCommand;
+    private final Runnable drain = this::drainCommands;
+    private final Bootstrap upstreamBootstrap;
+    private final List<Channel> listeners = new ArrayList<>();
+    public final ShardStats stats = new ShardStats();
+
+    // Shard-confined state.
+    Router router;
+    ShardBackend[] backends = new ShardBackend[0];
+    private final HashMap<String, UpstreamPool> pools = new HashMap<>();
+    long nowMs;
+    private DownstreamConnection connHead;
+    private int openConnections;
+
+    // Published for other threads to read.
+    private volatile long installedGeneration = -1;
+    private volatile long lastSwapNanos;
+    private volatile int pinnedCpu = -1;
+    private volatile int liveConnections;
+
+    Shard(int id, int cpu, DataPlaneConfig config) {
+        this.id = id;
+        this.cpu = cpu;
+        this.config = config;
+        DefaultThreadFactory base = new DefaultThreadFactory("sluice-shard-" + id, false);
+        this.group = new MultiThreadIoEventLoopGroup(1, (java.util.concurrent.ThreadFactory) r -> base.newThread(() -> {
+            if (cpu >= 0 && CpuAffinity.pinCurrentThread(cpu)) {
+                pinnedCpu = cpu;
+            }
+            r.run();
+        }), EpollIoHandler.newFactory(0, IdleStrategies.factory(config.idle())));
+        this.loop = group.next();
+        this.commands = RingBuffer.createMultiProducer(ShardCommand::new, 64);
+        this.poller = commands.newPoller();
+        commands.addGatingSequences(poller.getSequence());
+        this.upstreamBootstrap = new Bootstrap()
+            .group(loop)
+            .channel(EpollSocketChannel.class)
+            .option(ChannelOption.TCP_NODELAY, true)
+            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, config.timeouts().connectMs())
+            .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024));
+    }
+
+    /** Installs the first table and binds the listeners; returns when the shard accepts connections. */
+    void start(CompiledTable table) throws InterruptedException {
+        loop.submit(() -> {
+            nowMs = System.nanoTime() / 1_000_000;
+            install(table, System.nanoTime());
+        }).sync();
+        loop.scheduleAtFixedRate(this::sweep, SWEEP_MS, SWEEP_MS, TimeUnit.MILLISECONDS);
+        for (DataPlaneConfig.Listener l : config.listeners()) {
+            ServerBootstrap sb = new ServerBootstrap()
+                .group(group)
+                .channel(EpollServerSocketChannel.class)
+                .option(EpollChannelOption.SO_REUSEPORT, true)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024))
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new DownstreamConnection(Shard.this, l.port()));
+                    }
+                });
+            listeners.add(sb.bind(new InetSocketAddress(l.address(), l.port())).sync().channel());
+        }
+    }
+
+    /** Hands a new table to this shard (any thread). The shard switches to it between requests. */
+    void publish(CompiledTable table) {
+        long seq = commands.next();
+        ShardCommand c = commands.get(seq);
+        c.type = ShardCommand.INSTALL_TABLE;
+        c.table = table;
+        c.publishedNanos = System.nanoTime();
+        commands.publish(seq);
+        loop.execute(drain);
+    }
+
+    private void drainCommands() {
+        try {
+            poller.poll(commandHandler);
+        } catch (Exception e) {
+            throw new IllegalStateException("shard " + id + " command failed", e);
+        }
+    }
+
+    private boolean onCommand(ShardCommand c, long sequence, boolean endOfBatch) {
+        if (c.type == ShardCommand.INSTALL_TABLE && c.table.generation() > installedGeneration) {
+            install(c.table, c.publishedNanos);
+        }
+        c.clear();
+        return true;
+    }
+
+    /**
+     * Switches this shard to {@code table}: builds the shard's balancing state, reusing the pool of every endpoint
+     * that stays, and retires the pools of endpoints that went away (their in-flight exchanges finish first).
+     */
+    private void install(CompiledTable table, long publishedNanos) {
+        HashMap<String, UpstreamPool> used = new HashMap<>();
+        ShardBackend[] bs = new ShardBackend[table.backends.length];
+        DataPlaneConfig.Upstream u = config.upstream();
+        for (int i = 0; i < bs.length; i++) {
+            CompiledTable.BackendSpec spec = table.backends[i];
+            ShardEndpoint[] eps = new ShardEndpoint[spec.endpoints.length];
+            for (int j = 0; j < eps.length; j++) {
+                CompiledTable.EndpointSpec es = spec.endpoints[j];
+                UpstreamPool p = pools.get(es.key);
+                if (p == null || p.retired) {
+                    p = new UpstreamPool(es.key, es.address, u.maxConnectionsPerEndpoint(), u.maxIdlePerEndpoint(),
+                        u.maxPendingPerEndpoint());
+                    pools.put(es.key, p);
+                }
+                used.put(es.key, p);
+                eps[j] = new ShardEndpoint(es, p);
+            }
+            bs[i] = new ShardBackend(spec.name, spec.balancer, eps, (long) id * 0x9E3779B97F4A7C15L + i + 1);
+        }
+        pools.values().removeIf(p -> {
+            if (!used.containsKey(p.key)) {
+                p.retire();
+                return true;
+            }
+            return false;
+        });
+        router = table.router;
+        backends = bs;
+        stats.tablesInstalled++;
+        lastSwapNanos = System.nanoTime() - publishedNanos;
+        installedGeneration = table.generation();
+    }
+
+    ChannelFuture connect(UpstreamConnection c, InetSocketAddress address) {
+        return upstreamBootstrap.clone().handler(c).connect(address);
+    }
+
+    void register(DownstreamConnection c) {
+        c.nextConn = connHead;
+        if (connHead != null) {
+            connHead.prevConn = c;
+        }
+        connHead = c;
+        openConnections++;
+        liveConnections = openConnections;
+        stats.connections++;
+    }
+
+    void unregister(DownstreamConnection c) {
+        if (c.prevConn != null) {
+            c.prevConn.nextConn = c.nextConn;
+        } else if (connHead == c) {
+            connHead = c.nextConn;
+        }
+        if (c.nextConn != null) {
+            c.nextConn.prevConn = c.prevConn;
+        }
+        c.prevConn = null;
+        c.nextConn = null;
+        openConnections--;
+        liveConnections = openConnections;
+    }
+
+    /** Every 100 ms: advance the shard clock and fire the deadlines that passed (timeouts without a timer each). */
+    private void sweep() {
+        long now = System.nanoTime() / 1_000_000;
+        nowMs = now;
+        for (DownstreamConnection c = connHead; c != null; ) {
+            DownstreamConnection next = c.nextConn;
+            if (c.deadline != 0 && c.deadline <= now) {
+                c.onTimeout();
+            }
+            c = next;
+        }
+    }
+
+    public long installedGeneration() {
+        return installedGeneration;
+    }
+
+    public long lastSwapNanos() {
+        return lastSwapNanos;
+    }
+
+    public int pinnedCpu() {
+        return pinnedCpu;
+    }
+
+    public int liveConnections() {
+        return liveConnections;
+    }
+
+    /** Stops accepting; connections already accepted carry on. */
+    void closeListeners() {
+        for (Channel l : listeners) {
+            l.close().syncUninterruptibly();
+        }
+    }
+
+    void shutdown() {
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

@@ -1,0 +1,74 @@
+package io.sluice.dataplane.proxy;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+
+/**
+ * Keep-alive connections of one shard to one endpoint address. Shard-confined: no lock. Idle connections are reused
+ * last-in first-out (the warmest first); when the connection limit is reached, requests wait in a bounded queue and
+ * take the next connection released.
+ */
+public final class UpstreamPool {
+    final String key;
+    final InetSocketAddress address;
+    final int maxConnections;
+    final int maxIdle;
+    final int maxPending;
+    final ArrayDeque<UpstreamConnection> idle = new ArrayDeque<>();
+    final ArrayDeque<DownstreamConnection> waiters = new ArrayDeque<>();
+    /** Connections open or opening, idle ones included. */
+    int open;
+    /** Set when no route table references this endpoint any more: connections close instead of returning. */
+    boolean retired;
+
+    UpstreamPool(String key, InetSocketAddress address, int maxConnections, int maxIdle, int maxPending) {
+        this.key = key;
+        this.address = address;
+        this.maxConnections = maxConnections;
+        this.maxIdle = maxIdle;
+        this.maxPending = maxPending;
+    }
+
+    UpstreamConnection pollIdle() {
+        UpstreamConnection c;
+        while ((c = idle.pollFirst()) != null) {
+            if (c.channel.isActive()) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    boolean canOpen() {
+        return open < maxConnections;
+    }
+
+    /** A connection finished an exchange cleanly: hand it to a waiter, keep it idle, or close it. */
+    void release(UpstreamConnection c) {
+        DownstreamConnection w;
+        while ((w = waiters.pollFirst()) != null) {
+            if (w.takeWaitingConnection(c)) {
+                return;
+            }
+        }
+        if (retired || idle.size() >= maxIdle || !c.channel.isActive()) {
+            c.channel.close();
+            return;
+        }
+        idle.addFirst(c);
+    }
+
+    /** A connection closed, whatever its state. */
+    void closed(UpstreamConnection c) {
+        open--;
+        idle.remove(c);
+    }
+
+    void retire() {
+        retired = true;
+        UpstreamConnection c;
+        while ((c = idle.pollFirst()) != null) {
+            c.channel.close();
+        }
+    }
+}
