@@ -116,6 +116,17 @@ public final class Shard {
         }
     }
 
+    /**
+     * A shard that is never started: its table is installed on the calling thread. For driving a
+     * {@link DownstreamConnection} in an {@code EmbeddedChannel}, where the embedded loop stands in for the shard's.
+     */
+    static Shard unstarted(DataPlaneConfig config, CompiledTable table) {
+        Shard s = new Shard(0, -1, config);
+        s.nowMs = System.nanoTime() / 1_000_000;
+        s.install(table, System.nanoTime());
+        return s;
+    }
+
     /** Hands a new table to this shard (any thread). The shard switches to it between requests. */
     void publish(CompiledTable table) {
         long seq = commands.next();
