@@ -4,6 +4,7 @@ import com.lmax.disruptor.EventPoller;
 import com.lmax.disruptor.RingBuffer;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
@@ -32,6 +33,8 @@ import java.util.concurrent.TimeUnit;
  * One shard: one thread pinned to one CPU, running one Netty epoll event loop that owns this shard's listening
  * sockets (one SO_REUSEPORT socket per listener, so the kernel spreads connections over shards), every connection
  * accepted on them, their upstream pools and this shard's view of the route table.
+ *
+ * <p>Buffers come from Netty's pooled allocator, whose per-thread caches suit threads that never migrate.
  *
  * <p>Other threads reach a shard only through its command ring, a Disruptor ring buffer: they claim a slot, fill it,
  * publish it, and ring the loop's doorbell ({@link EventLoop#execute} of a preallocated drain task). The shard drains
@@ -85,6 +88,7 @@ public final class Shard {
         this.upstreamBootstrap = new Bootstrap()
             .group(loop)
             .channel(EpollSocketChannel.class)
+            .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
             .option(ChannelOption.TCP_NODELAY, true)
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, config.timeouts().connectMs())
             .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024));
@@ -104,6 +108,7 @@ public final class Shard {
                 .option(EpollChannelOption.SO_REUSEPORT, true)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .option(ChannelOption.SO_BACKLOG, 4096)
+                .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024))
                 .childHandler(new ChannelInitializer<Channel>() {

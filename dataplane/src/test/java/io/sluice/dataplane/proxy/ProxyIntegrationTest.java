@@ -381,6 +381,11 @@ class ProxyIntegrationTest {
         }
     }
 
+    @org.junit.jupiter.api.AfterAll
+    static void noBufferLeaked() throws InterruptedException {
+        TestSupport.assertNoLeaks();
+    }
+
     private static byte[] sha(byte[] b) throws Exception {
         return MessageDigest.getInstance("SHA-256").digest(b);
     }

@@ -41,9 +41,10 @@ class RealClientsTest {
     }
 
     @AfterAll
-    static void stop() {
+    static void stop() throws InterruptedException {
         proxy.close();
         origins.close();
+        TestSupport.assertNoLeaks();
     }
 
     private static boolean has(String tool) {
@@ -129,7 +130,9 @@ class RealClientsTest {
         Matcher m = Pattern.compile("(\\d+) requests in").matcher(out);
         assertTrue(m.find(), out);
         assertTrue(Long.parseLong(m.group(1)) > 500, "requests completed: " + out);
-        assertEquals(proxy.dp().sum(s -> s.stats.requests), proxy.dp().sum(s -> s.stats.responses),
-            "every request answered");
+        long sent = proxy.dp().sum(s -> s.stats.requests);
+        long answered = proxy.dp().sum(s -> s.stats.responses);
+        // wrk stops with up to one request in flight per connection; everything else was answered.
+        assertTrue(sent - answered <= 32, "requests " + sent + ", responses " + answered);
     }
 }

@@ -25,7 +25,47 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /** Real sockets on loopback: a scripted origin, a raw HTTP client, and a running data plane. */
 final class TestSupport {
+    /** Buffer leaks seen by Netty's detector (paranoid in tests, see the surefire config): must stay empty. */
+    static final java.util.List<String> LEAKS = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    static {
+        io.netty.util.ResourceLeakDetectorFactory.setResourceLeakDetectorFactory(
+            new io.netty.util.ResourceLeakDetectorFactory() {
+                @Override
+                @SuppressWarnings("deprecation")
+                public <T> io.netty.util.ResourceLeakDetector<T> newResourceLeakDetector(Class<T> resource,
+                                                                                        int samplingInterval,
+                                                                                        long maxActive) {
+                    return new io.netty.util.ResourceLeakDetector<T>(resource, samplingInterval, maxActive) {
+                        @Override
+                        protected void reportTracedLeak(String resourceType, String records) {
+                            LEAKS.add(resourceType + records);
+                        }
+
+                        @Override
+                        protected void reportUntracedLeak(String resourceType) {
+                            LEAKS.add(resourceType);
+                        }
+                    };
+                }
+            });
+    }
+
     private TestSupport() {
+    }
+
+    /** Provokes the leak detector (GC, then allocations that poll its queue) and fails on any leak it reports. */
+    static void assertNoLeaks() throws InterruptedException {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            Thread.sleep(50);
+            for (int j = 0; j < 200; j++) {
+                io.netty.buffer.PooledByteBufAllocator.DEFAULT.directBuffer(16).release();
+            }
+        }
+        if (!LEAKS.isEmpty()) {
+            throw new AssertionError(LEAKS.size() + " buffer leak(s), first: " + LEAKS.get(0));
+        }
     }
 
     static int freePort() throws IOException {
