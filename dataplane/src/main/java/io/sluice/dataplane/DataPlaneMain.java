@@ -1,6 +1,7 @@
 package io.sluice.dataplane;
 
 import io.sluice.dataplane.config.ConfigLoader;
+import io.sluice.dataplane.control.RouteTableFollower;
 import io.sluice.dataplane.config.DataPlaneConfig;
 import io.sluice.dataplane.config.IdleMode;
 import io.sluice.dataplane.demo.DemoBackends;
@@ -51,8 +52,8 @@ public final class DataPlaneMain {
 
     private static void usage() {
         System.err.println("""
-            usage: sluice dataplane --config FILE [--cpus 0,2-3] [--idle block|backoff|spin]
-                   sluice demo [--port 8080] [--cpus LIST]
+            usage: sluice dataplane --config FILE [--routes SHM_FILE] [--cpus 0,2-3] [--idle block|backoff|spin]
+                   sluice demo [--port 8080] [--cpus LIST] [--routes SHM_FILE]
                    sluice explain --config FILE --host HOST --path PATH""");
     }
 
@@ -96,10 +97,13 @@ public final class DataPlaneMain {
             throw new ConfigLoader.ConfigException("--config FILE is required");
         }
         Path path = Path.of(file);
-        DataPlaneConfig config = applyOverrides(ConfigLoader.load(path, 1), opts);
+        // Generation 0: tables from the agent start at 1, reloads count up from here.
+        DataPlaneConfig config = applyOverrides(ConfigLoader.load(path, 0), opts);
         DataPlane dp = DataPlane.start(config);
         printReady(dp);
-        AtomicLong generation = new AtomicLong(1);
+        String routes = opts.getOrDefault("routes", config.routesFile());
+        RouteTableFollower follower = routes == null ? null : followRoutes(dp, Path.of(routes));
+        AtomicLong generation = new AtomicLong(0);
         installReloadOnHup(() -> {
             try {
                 DataPlaneConfig next = ConfigLoader.load(path, generation.incrementAndGet());
@@ -109,7 +113,13 @@ public final class DataPlaneMain {
                 System.err.println("sluice: reload failed, keeping the current routes: " + e.getMessage());
             }
         });
-        awaitShutdown(dp, null);
+        awaitShutdown(dp, follower);
+    }
+
+    /** Follows an agent's shared-memory route file: its tables replace the config file's routes as they come. */
+    private static RouteTableFollower followRoutes(DataPlane dp, Path file) {
+        System.out.println("sluice: following route tables published by the agent in " + file);
+        return RouteTableFollower.start(dp, file);
     }
 
     private static void runDemo(Map<String, String> opts) throws Exception {
@@ -123,9 +133,30 @@ public final class DataPlaneMain {
         origins.put("api", 9103);
         DemoBackends backends = DemoBackends.start(origins);
         DataPlaneConfig config = applyOverrides(ConfigLoader.parse(yaml, 1), opts);
+        String routes = opts.get("routes");
+        if (routes != null) {
+            // Routes come from the agent (bin/sluice demo runs it on the sample manifests), not from demo.yaml.
+            config = config.withRoutes(io.sluice.routetable.RouteTable.empty(0));
+        }
         DataPlane dp = DataPlane.start(config);
         int port = config.listeners().get(0).port();
         printReady(dp);
+        RouteTableFollower follower = routes == null ? null : followRoutes(dp, Path.of(routes));
+        if (follower != null) {
+            long until = System.nanoTime() + 10_000_000_000L;
+            while (follower.applied() == 0 && System.nanoTime() < until) {
+                Thread.sleep(20);
+            }
+            System.out.println(follower.applied() > 0
+                ? "sluice: route table generation " + dp.current().generation() + " from the agent is serving"
+                : "sluice: no route table from the agent yet (10 s); serving 404 until one arrives");
+        }
+        AutoCloseable closeAll = () -> {
+            if (follower != null) {
+                follower.close();
+            }
+            backends.close();
+        };
         String base = "http://127.0.0.1:" + port;
         System.out.println("""
 
@@ -138,7 +169,7 @@ public final class DataPlaneMain {
               curl -i -H 'Host: nowhere.example' %1$s/        # no route -> 404
               wrk -c 32 -d 5s -H 'Host: demo.local' %1$s/     # load
             Ctrl-C to stop.""".formatted(base));
-        awaitShutdown(dp, backends);
+        awaitShutdown(dp, closeAll);
     }
 
     private static void explain(Map<String, String> opts) {

@@ -21,8 +21,13 @@ public final class CompiledTable {
     public final long compiledNanos;
 
     public CompiledTable(RouteTable source) {
+        this(source, null);
+    }
+
+    /** With {@code sameRules} non-null, the hosts and rules are unchanged: its router is reused (endpoint updates). */
+    public CompiledTable(RouteTable source, Router sameRules) {
         this.source = source;
-        this.router = Router.compile(source);
+        this.router = sameRules != null ? sameRules.withGeneration(source.generation()) : Router.compile(source);
         this.backends = new BackendSpec[source.backends().size()];
         for (int i = 0; i < backends.length; i++) {
             backends[i] = new BackendSpec(source.backends().get(i));

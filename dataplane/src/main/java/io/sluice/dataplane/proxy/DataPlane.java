@@ -43,12 +43,20 @@ public final class DataPlane implements AutoCloseable {
     }
 
     /** Compiles and publishes a new table to every shard. Returns at once; shards switch on their own threads. */
-    public synchronized void update(RouteTable table) {
+    public void update(RouteTable table) {
+        update(table, false);
+    }
+
+    /**
+     * As {@link #update(RouteTable)}; {@code endpointsOnly} says the hosts and rules are those of the current table
+     * (only endpoints changed, the most frequent change), so the compiled router is reused instead of rebuilt.
+     */
+    public synchronized void update(RouteTable table, boolean endpointsOnly) {
         if (table.generation() <= current.generation()) {
             throw new IllegalArgumentException("generation " + table.generation() + " is not newer than "
                 + current.generation());
         }
-        CompiledTable t = new CompiledTable(table);
+        CompiledTable t = endpointsOnly ? new CompiledTable(table, current.router) : new CompiledTable(table);
         current = t;
         for (Shard s : shards) {
             s.publish(t);

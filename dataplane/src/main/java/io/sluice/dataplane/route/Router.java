@@ -44,6 +44,11 @@ public final class Router {
         return generation;
     }
 
+    /** The same compiled rules under another generation (for endpoint-only table changes: nothing is rebuilt). */
+    public Router withGeneration(long newGeneration) {
+        return new Router(exactSlots, wildcardSlots, anyHost, defaultRoute, newGeneration);
+    }
+
     public static Router compile(RouteTable table) {
         List<HostBlock> exact = new ArrayList<>();
         List<HostBlock> wildcard = new ArrayList<>();

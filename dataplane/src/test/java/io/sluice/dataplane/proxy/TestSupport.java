@@ -78,7 +78,7 @@ final class TestSupport {
     /** Starts a data plane whose config is {@code yaml} with {@code PORT} replaced by a free port. */
     static Running proxy(String yaml, int shards) throws Exception {
         int port = freePort();
-        DataPlaneConfig c = ConfigLoader.parse(yaml.replace("PORT", Integer.toString(port)), 1);
+        DataPlaneConfig c = ConfigLoader.parse(yaml.replace("PORT", Integer.toString(port)), 0);
         int[] cpus = new int[shards];
         for (int i = 0; i < shards; i++) {
             cpus[i] = i % Runtime.getRuntime().availableProcessors();

@@ -1,0 +1,233 @@
+package io.sluice.routetable.shm;
+
+import static io.sluice.routetable.shm.RouteTableImage.*;
+
+import io.sluice.routetable.Backend;
+import io.sluice.routetable.Endpoint;
+import io.sluice.routetable.PathRule;
+import io.sluice.routetable.RouteTable;
+import io.sluice.routetable.TlsCertificate;
+import io.sluice.routetable.VirtualHost;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Encodes {@link RouteTable}s into {@link RouteTableImage images}, remembering the previous table's ROUTES and TLS
+ * sections: when a table differs from the previous one only in its endpoints, those sections are copied as bytes
+ * with their old version, and only the ENDPOINTS section is encoded. "Only endpoints" is decided by comparing the
+ * host list (by identity first, which the agent preserves when it recompiles endpoints only, else by value), the
+ * backends' names and balancers, the default backend and the certificates.
+ *
+ * <p>Single-threaded; the writer owns one.
+ */
+public final class RouteTableEncoder {
+    private final ImageSink sink = new ImageSink(64 * 1024);
+    private final ImageSink scratch = new ImageSink(4 * 1024);
+
+    private List<VirtualHost> lastHosts;
+    private String[] lastBackendNames;
+    private byte[] lastBalancers;
+    private int lastDefaultBackend;
+    private byte[] routesBytes;
+    private int routesCrc;
+    private long routesVersion;
+
+    private List<TlsCertificate> lastTls;
+    private byte[] tlsBytes;
+    private int tlsCrc;
+    private long tlsVersion;
+
+    private boolean lastRoutesReused;
+
+    /** Forget the previous table: the next encode writes every section anew. */
+    public void reset() {
+        lastHosts = null;
+        lastTls = null;
+        routesBytes = null;
+        tlsBytes = null;
+    }
+
+    /** Whether the last {@link #encode} reused the previous ROUTES section (an endpoint-only change). */
+    public boolean lastRoutesReused() {
+        return lastRoutesReused;
+    }
+
+    /** Encodes into an internal buffer; returns the image length. The bytes are {@link #buffer()}[0, length). */
+    public int encode(RouteTable table) {
+        sink.reset();
+        sink.skip(HEADER_LENGTH);
+        int[] offsets = new int[SECTION_COUNT];
+        int[] lengths = new int[SECTION_COUNT];
+        int[] crcs = new int[SECTION_COUNT];
+        long[] versions = new long[SECTION_COUNT];
+        int[] items = new int[SECTION_COUNT];
+
+        // ROUTES
+        lastRoutesReused = routesBytes != null && sameRoutes(table);
+        if (!lastRoutesReused) {
+            scratch.reset();
+            encodeRoutes(table, scratch);
+            routesBytes = scratch.toByteArray();
+            routesCrc = crc(routesBytes, 0, routesBytes.length);
+            routesVersion = table.generation();
+            rememberRoutes(table);
+        }
+        offsets[ROUTES] = sink.position();
+        sink.putBytes(routesBytes, 0, routesBytes.length);
+        lengths[ROUTES] = routesBytes.length;
+        crcs[ROUTES] = routesCrc;
+        versions[ROUTES] = routesVersion;
+        items[ROUTES] = table.hosts().size();
+
+        // TLS
+        if (tlsBytes == null || !(table.tls() == lastTls || table.tls().equals(lastTls))) {
+            scratch.reset();
+            encodeTls(table.tls(), scratch);
+            tlsBytes = scratch.toByteArray();
+            tlsCrc = crc(tlsBytes, 0, tlsBytes.length);
+            tlsVersion = table.generation();
+            lastTls = table.tls();
+        }
+        offsets[TLS] = sink.position();
+        sink.putBytes(tlsBytes, 0, tlsBytes.length);
+        lengths[TLS] = tlsBytes.length;
+        crcs[TLS] = tlsCrc;
+        versions[TLS] = tlsVersion;
+        items[TLS] = table.tls().size();
+
+        // ENDPOINTS: always encoded, versioned with this generation.
+        offsets[ENDPOINTS] = sink.position();
+        encodeEndpoints(table.backends());
+        lengths[ENDPOINTS] = sink.position() - offsets[ENDPOINTS];
+        crcs[ENDPOINTS] = crc(sink.array(), offsets[ENDPOINTS], lengths[ENDPOINTS]);
+        versions[ENDPOINTS] = table.generation();
+        items[ENDPOINTS] = table.backends().size();
+
+        byte[] b = sink.array();
+        int length = sink.position();
+        ImageSink.putIntLE(b, MAGIC_OFFSET, MAGIC);
+        ImageSink.putShortLE(b, FORMAT_VERSION_OFFSET, FORMAT_VERSION);
+        ImageSink.putShortLE(b, SECTION_COUNT_OFFSET, SECTION_COUNT);
+        ImageSink.putLongLE(b, GENERATION_OFFSET, table.generation());
+        ImageSink.putIntLE(b, IMAGE_LENGTH_OFFSET, length);
+        for (int s = 0; s < SECTION_COUNT; s++) {
+            int e = sectionEntry(s);
+            ImageSink.putLongLE(b, e + SECTION_VERSION_OFFSET, versions[s]);
+            ImageSink.putIntLE(b, e + SECTION_OFFSET_OFFSET, offsets[s]);
+            ImageSink.putIntLE(b, e + SECTION_LENGTH_OFFSET, lengths[s]);
+            ImageSink.putIntLE(b, e + SECTION_CRC_OFFSET, crcs[s]);
+            ImageSink.putIntLE(b, e + SECTION_ITEMS_OFFSET, items[s]);
+        }
+        ImageSink.putIntLE(b, HEADER_CRC_OFFSET, headerCrc(b, 0));
+        return length;
+    }
+
+    /** The buffer the last {@link #encode} wrote into; valid until the next call. */
+    public byte[] buffer() {
+        return sink.array();
+    }
+
+    /** Encodes and copies the image out. */
+    public byte[] encodeToArray(RouteTable table) {
+        int n = encode(table);
+        return java.util.Arrays.copyOf(sink.array(), n);
+    }
+
+    private boolean sameRoutes(RouteTable t) {
+        if (t.defaultBackend() != lastDefaultBackend || t.backends().size() != lastBackendNames.length) {
+            return false;
+        }
+        List<Backend> backends = t.backends();
+        for (int i = 0; i < lastBackendNames.length; i++) {
+            Backend b = backends.get(i);
+            if (b.balancer().ordinal() != lastBalancers[i] || !b.name().equals(lastBackendNames[i])) {
+                return false;
+            }
+        }
+        return t.hosts() == lastHosts || t.hosts().equals(lastHosts);
+    }
+
+    private void rememberRoutes(RouteTable t) {
+        lastHosts = t.hosts();
+        lastDefaultBackend = t.defaultBackend();
+        int n = t.backends().size();
+        lastBackendNames = new String[n];
+        lastBalancers = new byte[n];
+        for (int i = 0; i < n; i++) {
+            lastBackendNames[i] = t.backends().get(i).name();
+            lastBalancers[i] = (byte) t.backends().get(i).balancer().ordinal();
+        }
+    }
+
+    private static void encodeRoutes(RouteTable t, ImageSink out) {
+        Map<String, Integer> strings = new HashMap<>(t.hosts().size() * 4 + t.backends().size() * 2);
+        java.util.ArrayList<String> order = new java.util.ArrayList<>();
+        for (Backend b : t.backends()) {
+            intern(strings, order, b.name());
+        }
+        for (VirtualHost vh : t.hosts()) {
+            intern(strings, order, vh.host());
+            for (PathRule r : vh.paths()) {
+                intern(strings, order, r.path());
+                intern(strings, order, r.source());
+            }
+        }
+        out.putVarint(order.size());
+        for (String s : order) {
+            out.putString(s);
+        }
+        out.putVarint(t.defaultBackend() + 1);
+        out.putVarint(t.backends().size());
+        for (Backend b : t.backends()) {
+            out.putVarint(strings.get(b.name()));
+            out.putByte(b.balancer().ordinal());
+        }
+        out.putVarint(t.hosts().size());
+        for (VirtualHost vh : t.hosts()) {
+            out.putVarint(strings.get(vh.host()));
+            out.putVarint(vh.paths().size());
+            for (PathRule r : vh.paths()) {
+                out.putVarint(strings.get(r.path()));
+                out.putByte(r.type().ordinal());
+                out.putVarint(r.backend());
+                out.putVarint(strings.get(r.source()));
+            }
+        }
+    }
+
+    private static void encodeTls(List<TlsCertificate> certs, ImageSink out) {
+        out.putVarint(certs.size());
+        for (TlsCertificate c : certs) {
+            out.putString(c.name());
+            out.putVarint(c.hosts().size());
+            for (String h : c.hosts()) {
+                out.putString(h);
+            }
+            out.putString(c.certificateChainPem());
+            out.putString(c.privateKeyPem());
+        }
+    }
+
+    private void encodeEndpoints(List<Backend> backends) {
+        // Endpoint hosts are mostly distinct IPs: written inline, no string table to build.
+        sink.putVarint(backends.size());
+        for (int b = 0, nb = backends.size(); b < nb; b++) {
+            List<Endpoint> eps = backends.get(b).endpoints();
+            sink.putVarint(eps.size());
+            for (int i = 0, n = eps.size(); i < n; i++) {
+                Endpoint e = eps.get(i);
+                sink.putString(e.host());
+                sink.putVarint(e.port());
+                sink.putVarint(e.weight());
+                sink.putByte(e.draining() ? FLAG_DRAINING : 0);
+            }
+        }
+    }
+
+    private static void intern(Map<String, Integer> strings, List<String> order, String s) {
+        if (strings.putIfAbsent(s, order.size()) == null) {
+            order.add(s);
+        }
+    }
+}
