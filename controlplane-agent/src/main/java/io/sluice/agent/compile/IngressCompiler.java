@@ -1,0 +1,693 @@
+package io.sluice.agent.compile;
+
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.TypedLocalObjectReference;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointConditions;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.networking.v1.HTTPIngressPath;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressBackend;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressRule;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressServiceBackend;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressSpec;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressTLS;
+import io.fabric8.kubernetes.api.model.networking.v1.ServiceBackendPort;
+import io.sluice.routetable.Backend;
+import io.sluice.routetable.Balancer;
+import io.sluice.routetable.Endpoint;
+import io.sluice.routetable.PathRule;
+import io.sluice.routetable.PathType;
+import io.sluice.routetable.RouteTable;
+import io.sluice.routetable.TlsCertificate;
+import io.sluice.routetable.VirtualHost;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Compiles Ingresses, with their IngressClasses, Services, EndpointSlices and TLS Secrets, into a {@link RouteTable}.
+ *
+ * <p>Two phases, so that the most frequent change, endpoints, is cheap:
+ * <ol>
+ *   <li>{@link #compileRoutes}: class selection, validation, host/path merge across Ingresses, conflict resolution,
+ *       backend resolution to Service ports, TLS. Its {@link RoutePlan} depends on everything but EndpointSlices.</li>
+ *   <li>{@link #resolveEndpoints}: the endpoints of each backend from the EndpointSlices; reuses the plan's host list
+ *       unchanged.</li>
+ * </ol>
+ *
+ * <p>Determinism: Ingresses are processed oldest first (creationTimestamp, then namespace/name), so when two define the
+ * same host, path type and path, the older one wins wherever and whenever the compile runs, and the other is reported.
+ * The output is sorted (hosts by name, paths by precedence, backends and certificates by name).
+ *
+ * <p>Not thread-safe: one compile loop uses an instance (it caches each backend's endpoints between compiles).
+ */
+public final class IngressCompiler {
+    /** {@code spec.controller} of the IngressClasses Sluice serves. */
+    public static final String CONTROLLER = "sluice.io/ingress-controller";
+    public static final String DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class";
+    public static final String LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class";
+    /** Optional annotation on a Service choosing the balancer of its backends: round-robin, weighted, least-request. */
+    public static final String BALANCER_ANNOTATION = "sluice.io/balancer";
+    public static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+    public static final String TLS_SECRET_TYPE = "kubernetes.io/tls";
+
+    /**
+     * @param controllerName           IngressClass {@code spec.controller} value we serve
+     * @param legacyClassNames         values of the legacy {@code kubernetes.io/ingress.class} annotation we serve, in
+     *                                 addition to the names of IngressClasses with our controller
+     * @param watchIngressWithoutClass serve Ingresses with no class at all even when no default IngressClass of ours
+     *                                 exists
+     */
+    public record Options(String controllerName, Set<String> legacyClassNames, boolean watchIngressWithoutClass) {
+        public Options {
+            Objects.requireNonNull(controllerName, "controllerName");
+            legacyClassNames = Set.copyOf(legacyClassNames);
+        }
+
+        public static Options defaults() {
+            return new Options(CONTROLLER, Set.of("sluice"), false);
+        }
+    }
+
+    /** Longest path first; on equal paths Exact before Prefix; then by path, for a stable order. */
+    private static final Comparator<PathRule> PRECEDENCE = (a, b) -> {
+        int c = Integer.compare(b.path().length(), a.path().length());
+        if (c == 0) {
+            c = a.type().compareTo(b.type());
+        }
+        return c != 0 ? c : a.path().compareTo(b.path());
+    };
+
+    private final Options options;
+    /** backend name → endpoints computed last time; see {@link CachedEndpoints}. */
+    private Map<String, CachedEndpoints> endpointCache = new HashMap<>();
+
+    public IngressCompiler(Options options) {
+        this.options = Objects.requireNonNull(options, "options");
+    }
+
+    public IngressCompiler() {
+        this(Options.defaults());
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    /** Both phases. */
+    public RouteTable compile(ClusterView view, long generation) {
+        return resolveEndpoints(compileRoutes(view), view, generation);
+    }
+
+    // ------------------------------------------------------------------------------------------------ route phase
+
+    /** One rule while merging: the compiled path and where it came from. */
+    private record Draft(String path, PathType type, String backend, String source) {
+    }
+
+    private record Owned(Draft draft, ObjectRef owner) {
+    }
+
+    private record Claimed(Ingress ingress, ObjectRef ref, long created) {
+    }
+
+    /** Phase 1: everything but endpoints. */
+    public RoutePlan compileRoutes(ClusterView view) {
+        List<Problem> problems = new ArrayList<>();
+        ClassSelector classes = new ClassSelector(view, options);
+        List<Claimed> claimed = new ArrayList<>();
+        for (Ingress ing : view.ingresses()) {
+            if (ing.getMetadata() == null || ing.getMetadata().getName() == null) {
+                continue;
+            }
+            ObjectRef ref = ref(ing);
+            if (classes.claims(ing, ref, problems)) {
+                claimed.add(new Claimed(ing, ref, created(ing.getMetadata())));
+            }
+        }
+        claimed.sort(IngressCompiler::olderFirst);
+
+        Map<String, Map<String, Owned>> hosts = new HashMap<>();
+        Map<String, BackendSpec> backends = new HashMap<>();
+        String defaultBackend = null;
+        ObjectRef defaultOwner = null;
+        TlsMerge tls = new TlsMerge();
+        List<ObjectRef> claimedRefs = new ArrayList<>(claimed.size());
+        int pathCount = 0;
+
+        for (Claimed c : claimed) {
+            Ingress ing = c.ingress();
+            ObjectRef ref = c.ref();
+            claimedRefs.add(ref);
+            String ns = ref.namespace();
+            String source = "ingress " + ns + "/" + ref.name();
+            IngressSpec spec = ing.getSpec();
+            if (spec == null) {
+                problems.add(new Problem(ref, Reasons.INVALID_OBJECT, "has no spec"));
+                continue;
+            }
+            if (spec.getDefaultBackend() != null) {
+                String b = backend(view, ref, ns, spec.getDefaultBackend(), "spec.defaultBackend", backends, problems);
+                if (b != null) {
+                    if (defaultBackend == null) {
+                        defaultBackend = b;
+                        defaultOwner = ref;
+                    } else {
+                        problems.add(new Problem(ref, Reasons.DEFAULT_BACKEND_CONFLICT, "spec.defaultBackend "
+                            + b + " ignored: the older " + defaultOwner + " already sets the default backend ("
+                            + defaultBackend + ")"));
+                    }
+                }
+            }
+            List<IngressRule> rules = spec.getRules() == null ? List.of() : spec.getRules();
+            if (rules.isEmpty() && spec.getDefaultBackend() == null) {
+                problems.add(new Problem(ref, Reasons.INVALID_OBJECT, "has neither rules nor spec.defaultBackend"));
+            }
+            for (int ri = 0; ri < rules.size(); ri++) {
+                IngressRule rule = rules.get(ri);
+                String host = rule.getHost() == null ? "" : rule.getHost();
+                String hostError = IngressRules.checkHost(host);
+                if (hostError != null) {
+                    problems.add(new Problem(ref, Reasons.INVALID_HOST, "spec.rules[" + ri + "].host '" + host + "' "
+                        + hostError + "; rule ignored"));
+                    continue;
+                }
+                if (rule.getHttp() == null || rule.getHttp().getPaths() == null) {
+                    continue; // a host-only rule: nothing to route (the default backend serves it)
+                }
+                List<HTTPIngressPath> paths = rule.getHttp().getPaths();
+                for (int pi = 0; pi < paths.size(); pi++) {
+                    HTTPIngressPath p = paths.get(pi);
+                    String where = "spec.rules[" + ri + "].http.paths[" + pi + "]";
+                    String type = p.getPathType();
+                    PathType pt;
+                    if (IngressRules.EXACT.equals(type)) {
+                        pt = PathType.EXACT;
+                    } else if (IngressRules.PREFIX.equals(type) || IngressRules.IMPLEMENTATION_SPECIFIC.equals(type)) {
+                        pt = PathType.PREFIX;
+                    } else {
+                        problems.add(new Problem(ref, Reasons.INVALID_PATH_TYPE, where + ": pathType "
+                            + (type == null ? "is missing" : "'" + type + "' is unknown")
+                            + " (Exact, Prefix or ImplementationSpecific); path ignored"));
+                        continue;
+                    }
+                    String pathError = IngressRules.checkPath(p.getPath(), type);
+                    if (pathError != null) {
+                        problems.add(new Problem(ref, Reasons.INVALID_PATH, where + ": path '" + p.getPath() + "' "
+                            + pathError + "; path ignored"));
+                        continue;
+                    }
+                    String path = IngressRules.normalize(p.getPath(), type);
+                    String b = backend(view, ref, ns, p.getBackend(), where + ".backend", backends, problems);
+                    if (b == null) {
+                        continue;
+                    }
+                    Map<String, Owned> rulesOfHost = hosts.computeIfAbsent(host, h -> new HashMap<>());
+                    String key = pt == PathType.EXACT ? "E" + path : "P" + path;
+                    Owned existing = rulesOfHost.get(key);
+                    if (existing == null) {
+                        rulesOfHost.put(key, new Owned(new Draft(path, pt, b, source), ref));
+                        pathCount++;
+                    } else if (existing.owner().equals(ref)) {
+                        problems.add(new Problem(ref, Reasons.DUPLICATE_PATH, where + ": host '" + host + "' "
+                            + pt.name() + " " + path + " appears earlier in this Ingress; ignored"));
+                    } else {
+                        problems.add(new Problem(ref, Reasons.CONFLICT, where + ": host '" + host + "' "
+                            + pt.name() + " " + path + " is already defined by the older " + existing.owner()
+                            + "; that one wins, this one is ignored"));
+                    }
+                }
+            }
+            if (spec.getTls() != null) {
+                for (int ti = 0; ti < spec.getTls().size(); ti++) {
+                    tls.add(view, ref, ns, spec.getTls().get(ti), "spec.tls[" + ti + "]", problems);
+                }
+            }
+        }
+
+        // Backends sorted by name; rules refer to them by index.
+        List<String> backendNames = new ArrayList<>(backends.keySet());
+        Collections.sort(backendNames);
+        Map<String, Integer> index = new HashMap<>(backendNames.size() * 2);
+        List<BackendSpec> backendList = new ArrayList<>(backendNames.size());
+        for (String n : backendNames) {
+            index.put(n, backendList.size());
+            backendList.add(backends.get(n));
+        }
+        List<String> hostNames = new ArrayList<>(hosts.keySet());
+        Collections.sort(hostNames);
+        List<VirtualHost> vhs = new ArrayList<>(hostNames.size());
+        for (String h : hostNames) {
+            Collection<Owned> owned = hosts.get(h).values();
+            List<PathRule> rules = new ArrayList<>(owned.size());
+            for (Owned o : owned) {
+                Draft d = o.draft();
+                rules.add(new PathRule(d.path(), d.type(), index.get(d.backend()), d.source()));
+            }
+            rules.sort(PRECEDENCE);
+            vhs.add(new VirtualHost(h, rules));
+        }
+        List<Problem> distinct = new ArrayList<>(new java.util.TreeSet<>(problems));
+        return new RoutePlan(List.copyOf(vhs), List.copyOf(backendList),
+            defaultBackend == null ? -1 : index.get(defaultBackend), tls.certificates(), List.copyOf(claimedRefs),
+            List.copyOf(distinct), pathCount);
+    }
+
+    private static int olderFirst(Claimed a, Claimed b) {
+        int c = Long.compare(a.created(), b.created());
+        if (c == 0) {
+            c = a.ref().namespace().compareTo(b.ref().namespace());
+        }
+        return c != 0 ? c : a.ref().name().compareTo(b.ref().name());
+    }
+
+    private static ObjectRef ref(Ingress ing) {
+        ObjectMeta m = ing.getMetadata();
+        return new ObjectRef("Ingress", m.getNamespace() == null ? "default" : m.getNamespace(), m.getName());
+    }
+
+    /**
+     * creationTimestamp as epoch seconds (the API's resolution); Long.MAX_VALUE when absent (manifests), so those
+     * order after all timestamped ones and by namespace/name among themselves. The API's canonical form
+     * ({@code 2024-01-31T12:00:00Z}) is read directly: {@code Instant.parse} is costly for 10,000 Ingresses on a
+     * cold JVM.
+     */
+    static long created(ObjectMeta m) {
+        String ts = m.getCreationTimestamp();
+        if (ts == null || ts.isEmpty()) {
+            return Long.MAX_VALUE;
+        }
+        if (ts.length() == 20 && ts.charAt(4) == '-' && ts.charAt(7) == '-' && ts.charAt(10) == 'T'
+                && ts.charAt(13) == ':' && ts.charAt(16) == ':' && ts.charAt(19) == 'Z') {
+            int y = digits(ts, 0, 4);
+            int mo = digits(ts, 5, 2);
+            int d = digits(ts, 8, 2);
+            int h = digits(ts, 11, 2);
+            int mi = digits(ts, 14, 2);
+            int sec = digits(ts, 17, 2);
+            if (y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h < 24 && mi >= 0 && mi < 60
+                    && sec >= 0 && sec < 61) {
+                try {
+                    return java.time.LocalDate.of(y, mo, d).toEpochDay() * 86_400L + h * 3600L + mi * 60L + sec;
+                } catch (java.time.DateTimeException e) {
+                    return Long.MAX_VALUE;
+                }
+            }
+        }
+        try {
+            return Instant.parse(ts).getEpochSecond();
+        } catch (DateTimeParseException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    private static int digits(String s, int from, int n) {
+        int v = 0;
+        for (int i = from; i < from + n; i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            v = v * 10 + (c - '0');
+        }
+        return v;
+    }
+
+    /** Resolves an Ingress backend to a backend name, registering its spec; null when the path must be dropped. */
+    private static String backend(ClusterView view, ObjectRef ref, String ns, IngressBackend b, String where,
+                                  Map<String, BackendSpec> backends, List<Problem> problems) {
+        if (b == null) {
+            problems.add(new Problem(ref, Reasons.INVALID_BACKEND, where + " is missing; path ignored"));
+            return null;
+        }
+        TypedLocalObjectReference res = b.getResource();
+        IngressServiceBackend svc = b.getService();
+        if (res != null) {
+            String name = "resource:" + ns + "/" + res.getKind() + "/" + res.getName();
+            problems.add(new Problem(ref, Reasons.RESOURCE_BACKEND, where + " is a resource backend ("
+                + (res.getApiGroup() == null ? "" : res.getApiGroup() + "/") + res.getKind() + " " + res.getName()
+                + "), which Sluice does not serve: requests to it get 503"));
+            backends.putIfAbsent(name, BackendSpec.unresolved(name));
+            return name;
+        }
+        if (svc == null || svc.getName() == null || svc.getName().isEmpty()) {
+            problems.add(new Problem(ref, Reasons.INVALID_BACKEND, where + " names no service; path ignored"));
+            return null;
+        }
+        ServiceBackendPort port = svc.getPort();
+        boolean byNumber = port != null && port.getNumber() != null && port.getNumber() > 0;
+        boolean byName = port != null && port.getName() != null && !port.getName().isEmpty();
+        if (!byNumber && !byName) {
+            problems.add(new Problem(ref, Reasons.INVALID_BACKEND, where + ": service " + svc.getName()
+                + " has no port number or name; path ignored"));
+            return null;
+        }
+        String written = byNumber ? Integer.toString(port.getNumber()) : port.getName();
+        Service service = view.service(ns, svc.getName());
+        if (service == null) {
+            String name = ns + "/" + svc.getName() + ":" + written;
+            problems.add(new Problem(ref, Reasons.UNKNOWN_SERVICE, where + ": Service " + ns + "/" + svc.getName()
+                + " does not exist: requests get 503 until it does"));
+            backends.putIfAbsent(name, BackendSpec.unresolved(name));
+            return name;
+        }
+        boolean external = service.getSpec() != null && "ExternalName".equals(service.getSpec().getType());
+        List<ServicePort> ports = service.getSpec() == null || service.getSpec().getPorts() == null ? List.of()
+            : service.getSpec().getPorts();
+        ServicePort found = null;
+        for (ServicePort sp : ports) {
+            if (byNumber ? Objects.equals(sp.getPort(), port.getNumber()) : port.getName().equals(sp.getName())) {
+                found = sp;
+                break;
+            }
+        }
+        Balancer balancer = balancer(service);
+        String balancerProblem = balancerProblem(service);
+        if (balancerProblem != null) {
+            problems.add(new Problem(new ObjectRef("Service", ns, svc.getName()), Reasons.INVALID_OBJECT,
+                "annotation " + BALANCER_ANNOTATION + ": " + balancerProblem + "; using round-robin"));
+        }
+        String externalName = external ? service.getSpec().getExternalName() : null;
+        if (found == null) {
+            if (external && byNumber) {
+                String name = ns + "/" + svc.getName() + ":" + written;
+                backends.putIfAbsent(name, new BackendSpec(name, true, ns, svc.getName(), "", port.getNumber(),
+                    null, externalName, balancer));
+                return name;
+            }
+            String name = ns + "/" + svc.getName() + ":" + written;
+            problems.add(new Problem(ref, Reasons.UNKNOWN_SERVICE_PORT, where + ": Service " + ns + "/"
+                + svc.getName() + " has no port " + (byNumber ? written : "named '" + written + "'")
+                + ": requests get 503"));
+            backends.putIfAbsent(name, BackendSpec.unresolved(name));
+            return name;
+        }
+        String name = ns + "/" + svc.getName() + ":" + found.getPort();
+        BackendSpec spec = new BackendSpec(name, true, ns, svc.getName(),
+            found.getName() == null ? "" : found.getName(), found.getPort(), found.getTargetPort(), externalName,
+            balancer);
+        backends.putIfAbsent(name, spec);
+        return name;
+    }
+
+    private static Balancer balancer(Service s) {
+        Map<String, String> ann = s.getMetadata().getAnnotations();
+        String v = ann == null ? null : ann.get(BALANCER_ANNOTATION);
+        if (v == null) {
+            return Balancer.ROUND_ROBIN;
+        }
+        try {
+            return Balancer.parse(v);
+        } catch (IllegalArgumentException e) {
+            return Balancer.ROUND_ROBIN; // reported through balancerProblem
+        }
+    }
+
+    /** Problems of Services themselves (their annotations): reported once per Service that a backend uses. */
+    static String balancerProblem(Service s) {
+        Map<String, String> ann = s.getMetadata().getAnnotations();
+        String v = ann == null ? null : ann.get(BALANCER_ANNOTATION);
+        if (v == null) {
+            return null;
+        }
+        try {
+            Balancer.parse(v);
+            return null;
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------ TLS
+
+    /** Merges spec.tls entries across Ingresses: one certificate per Secret, each host served by one Secret. */
+    private static final class TlsMerge {
+        private final Map<String, LinkedHashSet<String>> hostsBySecret = new TreeMap<>();
+        private final Map<String, String[]> material = new HashMap<>();
+        private final Map<String, String> secretOfHost = new HashMap<>();
+        private final Map<String, ObjectRef> ownerOfHost = new HashMap<>();
+        private final Map<String, String> badSecrets = new HashMap<>();
+
+        void add(ClusterView view, ObjectRef ref, String ns, IngressTLS t, String where, List<Problem> problems) {
+            if (t.getSecretName() == null || t.getSecretName().isEmpty()) {
+                return; // SNI routing without a certificate of ours: nothing to load
+            }
+            String key = ns + "/" + t.getSecretName();
+            if (!material.containsKey(key)) {
+                String error = badSecrets.get(key);
+                if (error == null) {
+                    Secret s = view.secret(ns, t.getSecretName());
+                    String[] pem = new String[2];
+                    error = s == null ? "Secret " + key + " does not exist (or is not of type kubernetes.io/tls)"
+                        : readTls(s, pem);
+                    if (error == null) {
+                        material.put(key, pem);
+                    } else {
+                        badSecrets.put(key, error);
+                    }
+                }
+                if (error != null) {
+                    problems.add(new Problem(ref, error.startsWith("Secret " + key + " does not exist")
+                        ? Reasons.MISSING_SECRET : Reasons.INVALID_SECRET, where + ": " + error
+                        + "; these hosts get no certificate from it"));
+                    return;
+                }
+            }
+            LinkedHashSet<String> hosts = hostsBySecret.computeIfAbsent(key, k -> new LinkedHashSet<>());
+            List<String> tlsHosts = t.getHosts() == null || t.getHosts().isEmpty() ? List.of("") : t.getHosts();
+            for (String h : tlsHosts) {
+                String hostError = IngressRules.checkHost(h);
+                if (hostError != null) {
+                    problems.add(new Problem(ref, Reasons.INVALID_HOST, where + ": host '" + h + "' " + hostError
+                        + "; ignored"));
+                    continue;
+                }
+                String other = secretOfHost.get(h);
+                if (other == null) {
+                    secretOfHost.put(h, key);
+                    ownerOfHost.put(h, ref);
+                    if (!h.isEmpty()) {
+                        hosts.add(h);
+                    }
+                } else if (!other.equals(key)) {
+                    problems.add(new Problem(ref, Reasons.TLS_CONFLICT, where + ": "
+                        + (h.isEmpty() ? "the default certificate" : "host '" + h + "'") + " is already served by "
+                        + "Secret " + other + " of the older " + ownerOfHost.get(h) + "; " + key + " not used for it"));
+                }
+            }
+        }
+
+        List<TlsCertificate> certificates() {
+            List<TlsCertificate> out = new ArrayList<>();
+            for (Map.Entry<String, LinkedHashSet<String>> e : hostsBySecret.entrySet()) {
+                String key = e.getKey();
+                boolean isDefault = key.equals(secretOfHost.get(""));
+                if (e.getValue().isEmpty() && !isDefault) {
+                    continue; // every host it was listed for went to an older Secret
+                }
+                List<String> hosts = new ArrayList<>(e.getValue());
+                Collections.sort(hosts);
+                String[] pem = material.get(key);
+                if (isDefault && !hosts.isEmpty()) {
+                    // The default certificate is a separate entry (no hosts); the named hosts keep theirs.
+                    out.add(new TlsCertificate(key, hosts, pem[0], pem[1]));
+                    out.add(new TlsCertificate(key + "#default", List.of(), pem[0], pem[1]));
+                } else {
+                    out.add(new TlsCertificate(key, hosts, pem[0], pem[1]));
+                }
+            }
+            out.sort(Comparator.comparing(TlsCertificate::name));
+            return List.copyOf(out);
+        }
+    }
+
+    /** Reads tls.crt/tls.key (data, base64, or stringData) into pem[0], pem[1]; returns an error or null. */
+    static String readTls(Secret s, String[] pem) {
+        String key = s.getMetadata().getNamespace() + "/" + s.getMetadata().getName();
+        if (s.getType() != null && !TLS_SECRET_TYPE.equals(s.getType())) {
+            return "Secret " + key + " is of type " + s.getType() + ", not " + TLS_SECRET_TYPE;
+        }
+        String crt = field(s, "tls.crt");
+        String k = field(s, "tls.key");
+        if (crt == null || k == null) {
+            return "Secret " + key + " lacks " + (crt == null ? "tls.crt" : "tls.key");
+        }
+        if (crt.startsWith("!")) {
+            return "Secret " + key + ": tls.crt " + crt.substring(1);
+        }
+        if (k.startsWith("!")) {
+            return "Secret " + key + ": tls.key " + k.substring(1);
+        }
+        try {
+            Collection<?> certs = CertificateFactory.getInstance("X.509")
+                .generateCertificates(new ByteArrayInputStream(crt.getBytes(StandardCharsets.US_ASCII)));
+            if (certs.isEmpty()) {
+                return "Secret " + key + ": tls.crt holds no certificate";
+            }
+        } catch (CertificateException e) {
+            return "Secret " + key + ": tls.crt is not a PEM certificate chain (" + e.getMessage() + ")";
+        }
+        if (!k.contains("-----BEGIN") || !k.contains("PRIVATE KEY-----")) {
+            return "Secret " + key + ": tls.key is not a PEM private key";
+        }
+        pem[0] = crt;
+        pem[1] = k;
+        return null;
+    }
+
+    /** A Secret field's text; "!reason" when it is there but unreadable; null when absent. */
+    private static String field(Secret s, String name) {
+        if (s.getStringData() != null && s.getStringData().get(name) != null) {
+            return s.getStringData().get(name);
+        }
+        if (s.getData() != null && s.getData().get(name) != null) {
+            try {
+                return new String(Base64.getMimeDecoder().decode(s.getData().get(name)), StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                return "!is not valid base64";
+            }
+        }
+        return null;
+    }
+
+    // ------------------------------------------------------------------------------------------ endpoint phase
+
+    /**
+     * Phase 2: the table for {@code plan} with each backend's current endpoints. Endpoints come from the Service's
+     * EndpointSlices, from the port whose name matches the Service port's: ready endpoints serve; terminating ones
+     * that are still serving are kept as {@link Endpoint#draining() draining} (no new requests, in-flight ones
+     * finish); others are left out. An address listed by two slices (as happens while slices are rebalanced) is
+     * kept once, not draining if either copy is not. ExternalName Services give one endpoint, the external name.
+     */
+    public RouteTable resolveEndpoints(RoutePlan plan, ClusterView view, long generation) {
+        List<BackendSpec> specs = plan.backends();
+        List<Backend> backends = new ArrayList<>(specs.size());
+        Map<String, CachedEndpoints> nextCache = new HashMap<>(specs.size() * 2);
+        for (BackendSpec spec : specs) {
+            List<Endpoint> eps;
+            if (!spec.resolved() || spec.externalName() != null) {
+                eps = endpoints(spec, List.of());
+            } else {
+                Collection<EndpointSlice> slices = view.endpointSlices(spec.namespace(), spec.service());
+                CachedEndpoints cached = endpointCache.get(spec.name());
+                if (cached != null && cached.portName().equals(spec.portName()) && cached.sameSlices(slices)) {
+                    eps = cached.endpoints();
+                    nextCache.put(spec.name(), cached);
+                } else {
+                    EndpointSlice[] used = slices.toArray(new EndpointSlice[0]);
+                    eps = endpoints(spec, Arrays.asList(used));
+                    nextCache.put(spec.name(), new CachedEndpoints(spec.portName(), used, eps));
+                }
+            }
+            backends.add(new Backend(spec.name(), spec.balancer(), eps));
+        }
+        endpointCache = nextCache;
+        return new RouteTable(generation, plan.hosts(), backends, plan.defaultBackend(), plan.tls());
+    }
+
+    /**
+     * The endpoints computed for a backend from exactly these slice objects. Slices are immutable snapshots that the
+     * state replaces on every change, so "the same slice instances" means "the same endpoints": an endpoint-only
+     * compile recomputes only the backends whose slices changed.
+     */
+    private record CachedEndpoints(String portName, EndpointSlice[] slices, List<Endpoint> endpoints) {
+        boolean sameSlices(Collection<EndpointSlice> now) {
+            if (now.size() != slices.length) {
+                return false;
+            }
+            int i = 0;
+            for (EndpointSlice s : now) {
+                if (i >= slices.length || s != slices[i++]) {
+                    return false;
+                }
+            }
+            return i == slices.length;
+        }
+    }
+
+    static List<Endpoint> endpoints(BackendSpec spec, Collection<EndpointSlice> slices) {
+        if (!spec.resolved()) {
+            return List.of();
+        }
+        if (spec.externalName() != null) {
+            IntOrString tp = spec.targetPort();
+            int port = tp != null && tp.getIntVal() != null && tp.getIntVal() > 0 ? tp.getIntVal() : spec.port();
+            return List.of(new Endpoint(spec.externalName().toLowerCase(java.util.Locale.ROOT), port));
+        }
+        if (slices.isEmpty()) {
+            return List.of();
+        }
+        Map<String, Endpoint> byAddress = new LinkedHashMap<>();
+        for (EndpointSlice slice : slices) {
+            if (slice.getPorts() == null || slice.getEndpoints() == null) {
+                continue;
+            }
+            Integer portNumber = null;
+            for (EndpointPort p : slice.getPorts()) {
+                String n = p.getName() == null ? "" : p.getName();
+                boolean tcp = p.getProtocol() == null || "TCP".equals(p.getProtocol());
+                if (tcp && n.equals(spec.portName()) && p.getPort() != null) {
+                    portNumber = p.getPort();
+                    break;
+                }
+            }
+            if (portNumber == null || portNumber < 1 || portNumber > 65535) {
+                continue;
+            }
+            for (io.fabric8.kubernetes.api.model.discovery.v1.Endpoint e : slice.getEndpoints()) {
+                if (e.getAddresses() == null || e.getAddresses().isEmpty()) {
+                    continue;
+                }
+                EndpointConditions c = e.getConditions();
+                // API semantics: nil ready/serving mean "unknown, treat as ready"; nil terminating means false.
+                boolean ready = c == null || c.getReady() == null || c.getReady();
+                boolean serving = c == null || c.getServing() == null ? ready : c.getServing();
+                boolean terminating = c != null && c.getTerminating() != null && c.getTerminating();
+                boolean draining;
+                if (terminating) {
+                    if (!serving) {
+                        continue;
+                    }
+                    draining = true;
+                } else if (ready) {
+                    draining = false;
+                } else {
+                    continue;
+                }
+                String address = e.getAddresses().get(0); // addresses are fungible: the API says use the first
+                String key = address + "\u0000" + portNumber;
+                Endpoint prev = byAddress.get(key);
+                if (prev == null || (prev.draining() && !draining)) {
+                    byAddress.put(key, new Endpoint(address, portNumber, 1, draining));
+                }
+            }
+        }
+        List<Endpoint> out = new ArrayList<>(byAddress.values());
+        if (out.size() > 1) {
+            out.sort(Comparator.comparing(Endpoint::host).thenComparingInt(Endpoint::port));
+        }
+        return List.copyOf(out);
+    }
+}

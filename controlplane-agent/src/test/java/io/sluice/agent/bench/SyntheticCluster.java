@@ -1,0 +1,70 @@
+package io.sluice.agent.bench;
+
+import static io.sluice.agent.Fixtures.*;
+
+import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
+import io.sluice.agent.ClusterState;
+
+/**
+ * A large, plausible cluster for the compile benchmark: {@code ingresses} Ingresses over 100 namespaces, each with one
+ * host and two paths (Prefix {@code /} to its app Service by port number, and a Prefix or Exact API path to a shared
+ * per-namespace API Service by port name), one Service and one EndpointSlice of three endpoints per app, and every
+ * 50th Ingress adding a wildcard host.
+ */
+public final class SyntheticCluster {
+    public static final int NAMESPACES = 100;
+
+    private SyntheticCluster() {
+    }
+
+    public static ClusterState build(int ingresses) {
+        ClusterState s = new ClusterState();
+        s.upsert(ourClass());
+        for (int n = 0; n < NAMESPACES; n++) {
+            String ns = "team-" + n;
+            s.upsert(service(ns, "api", port("http", 80, 8080)));
+            s.upsert(slice(ns, "api-1", "api", "http", 8080, endpoints(n, 1000, 3)));
+        }
+        for (int i = 0; i < ingresses; i++) {
+            int n = i % NAMESPACES;
+            String ns = "team-" + n;
+            String app = "app-" + i;
+            s.upsert(service(ns, app, port("http", 80, 8080)));
+            s.upsert(slice(ns, app + "-1", app, "http", 8080, endpoints(n, i, 3)));
+            Fixtures_Ing ing = new Fixtures_Ing(ns, app, i);
+            s.upsert(ing.build());
+        }
+        return s;
+    }
+
+    /** Moves every endpoint of namespace team-0's apps: an endpoint-only change touching 1% of the slices. */
+    public static void rollEndpoints(ClusterState s, int ingresses, int round) {
+        for (int i = 0; i < ingresses; i += NAMESPACES) {
+            String app = "app-" + i;
+            s.upsert(slice("team-0", app + "-1", app, "http", 8080, endpoints(round + 7, i, 3)));
+        }
+    }
+
+    static Endpoint[] endpoints(int a, int b, int count) {
+        Endpoint[] eps = new Endpoint[count];
+        for (int k = 0; k < count; k++) {
+            eps[k] = ready("10." + (a & 255) + "." + ((b >> 8) & 255) + "." + ((b + k * 37) & 255));
+        }
+        return eps;
+    }
+
+    /** Builds one Ingress of the synthetic cluster. */
+    private record Fixtures_Ing(String ns, String app, int i) {
+        io.fabric8.kubernetes.api.model.networking.v1.Ingress build() {
+            var ing = ingress(ns, app).created(String.format("2024-01-01T%02d:%02d:%02dZ", (i / 3600) % 24,
+                    (i / 60) % 60, i % 60))
+                .rule(app + "." + ns + ".example.com",
+                    path("Prefix", "/", svc(app, 80)),
+                    path(i % 3 == 0 ? "Exact" : "Prefix", "/api/v" + (i % 3), svc("api", "http")));
+            if (i % 50 == 0) {
+                ing.rule("*." + app + ".example.com", path("Prefix", "/", svc(app, 80)));
+            }
+            return ing.build();
+        }
+    }
+}
