@@ -53,6 +53,7 @@ public final class DataPlaneMain {
     private static void usage() {
         System.err.println("""
             usage: sluice dataplane --config FILE [--routes SHM_FILE] [--cpus 0,2-3] [--idle block|backoff|spin]
+                                   [--coremap FILE|none] [--steering auto|cbpf|acceptor|none]
                    sluice demo [--port 8080] [--cpus LIST] [--routes SHM_FILE]
                    sluice explain --config FILE --host HOST --path PATH""");
     }
@@ -82,8 +83,17 @@ public final class DataPlaneMain {
             c = c.withCpus(ConfigLoader.parseCpus(opts.get("cpus")));
         }
         if (opts.containsKey("idle")) {
-            c = new DataPlaneConfig(c.listeners(), c.cpus(), IdleMode.parse(opts.get("idle")), c.timeouts(),
-                c.limits(), c.upstream(), c.trustForwarded(), c.routes(), c.routesFile());
+            c = c.withIdle(IdleMode.parse(opts.get("idle")));
+        }
+        if (opts.containsKey("coremap")) {
+            c = c.withCoreMap(opts.get("coremap"));
+        }
+        if (opts.containsKey("steering")) {
+            try {
+                c = c.withSteering(io.sluice.dataplane.steering.SteeringMode.parse(opts.get("steering")));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigLoader.ConfigException("--steering: " + e.getMessage());
+            }
         }
         if (opts.containsKey("port")) {
             c = c.withListeners(List.of(new DataPlaneConfig.Listener("0.0.0.0", Integer.parseInt(opts.get("port")))));
@@ -199,6 +209,7 @@ public final class DataPlaneMain {
             + ", listening on " + dp.config().listeners().stream().map(l -> l.address() + ":" + l.port()).toList()
             + ", idle=" + dp.config().idle().name().toLowerCase(java.util.Locale.ROOT)
             + ", route table generation " + dp.current().generation());
+        System.out.println("sluice: " + dp.steering().summary());
         System.out.flush();
     }
 
@@ -216,6 +227,7 @@ public final class DataPlaneMain {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.out.println("sluice: stopping, draining open connections (up to 5 s)");
             dp.shutdown(5_000);
+            System.out.println("sluice: " + io.sluice.dataplane.steering.SteeringPlan.report(dp.shards()));
             if (extra != null) {
                 try {
                     extra.close();

@@ -1,5 +1,6 @@
 package io.sluice.dataplane.config;
 
+import io.sluice.dataplane.steering.SteeringMode;
 import io.sluice.routetable.Backend;
 import io.sluice.routetable.Balancer;
 import io.sluice.routetable.Endpoint;
@@ -58,7 +59,7 @@ public final class ConfigLoader {
         }
         Map<String, Object> m = map(root == null ? Map.of() : root, "config");
         keys(m, "config", Set.of("listeners", "cpus", "idle", "timeouts", "limits", "upstream", "trustForwarded",
-            "backends", "routes", "defaultBackend", "routesFile"));
+            "backends", "routes", "defaultBackend", "routesFile", "coreMap", "steering"));
 
         List<DataPlaneConfig.Listener> listeners = new ArrayList<>();
         List<Object> ls = list(m.getOrDefault("listeners", List.of(Map.of("port", 8080))), "listeners");
@@ -113,7 +114,17 @@ public final class ConfigLoader {
         }
         boolean trust = m.containsKey("trustForwarded") && bool(m.get("trustForwarded"), "trustForwarded");
         String routesFile = m.containsKey("routesFile") ? str(m.get("routesFile"), "routesFile") : null;
-        return new DataPlaneConfig(listeners, cpus, idle, t, lim, up, trust, routeTable(m, generation), routesFile);
+        String coreMap = m.containsKey("coreMap") ? str(m.get("coreMap"), "coreMap") : null;
+        SteeringMode steering = SteeringMode.AUTO;
+        if (m.containsKey("steering")) {
+            try {
+                steering = SteeringMode.parse(str(m.get("steering"), "steering"));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("steering: " + e.getMessage());
+            }
+        }
+        return new DataPlaneConfig(listeners, cpus, idle, t, lim, up, trust, routeTable(m, generation), routesFile,
+            coreMap, steering);
     }
 
     /** The route part of a config: {@code backends}, {@code routes}, {@code defaultBackend}. */

@@ -1,5 +1,6 @@
 package io.sluice.dataplane.config;
 
+import io.sluice.dataplane.steering.SteeringMode;
 import io.sluice.routetable.RouteTable;
 
 import java.util.List;
@@ -17,6 +18,9 @@ import java.util.List;
  * @param trustForwarded   append to a client's X-Forwarded-For instead of replacing it (only behind a trusted LB)
  * @param routes           the initial route table
  * @param routesFile       shared-memory route table to follow (written by the agent), or null
+ * @param coreMap          nic-tuning's core map (shard CPUs, NIC queues, RSS key): a file, {@code "none"}, or null for
+ *                         the default path ({@code /etc/sluice/coremap.json}) when that file exists
+ * @param steering         how connections reach the shard on their receiving CPU (see {@link SteeringMode})
  */
 public record DataPlaneConfig(
     List<Listener> listeners,
@@ -27,7 +31,22 @@ public record DataPlaneConfig(
     Upstream upstream,
     boolean trustForwarded,
     RouteTable routes,
-    String routesFile) {
+    String routesFile,
+    String coreMap,
+    SteeringMode steering) {
+
+    public DataPlaneConfig {
+        if (steering == null) {
+            steering = SteeringMode.AUTO;
+        }
+    }
+
+    /** Without steering settings: the default core map (if present) and {@link SteeringMode#AUTO}. */
+    public DataPlaneConfig(List<Listener> listeners, int[] cpus, IdleMode idle, Timeouts timeouts, Limits limits,
+                           Upstream upstream, boolean trustForwarded, RouteTable routes, String routesFile) {
+        this(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes, routesFile, null,
+            SteeringMode.AUTO);
+    }
 
     public record Listener(String address, int port) {
     }
@@ -46,15 +65,32 @@ public record DataPlaneConfig(
 
     public DataPlaneConfig withCpus(int[] newCpus) {
         return new DataPlaneConfig(listeners, newCpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile);
+            routesFile, coreMap, steering);
     }
 
     public DataPlaneConfig withRoutes(RouteTable table) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, table,
-            routesFile);
+            routesFile, coreMap, steering);
     }
 
     public DataPlaneConfig withListeners(List<Listener> l) {
-        return new DataPlaneConfig(l, cpus, idle, timeouts, limits, upstream, trustForwarded, routes, routesFile);
+        return new DataPlaneConfig(l, cpus, idle, timeouts, limits, upstream, trustForwarded, routes, routesFile,
+            coreMap, steering);
+    }
+
+    public DataPlaneConfig withIdle(IdleMode newIdle) {
+        return new DataPlaneConfig(listeners, cpus, newIdle, timeouts, limits, upstream, trustForwarded, routes,
+            routesFile, coreMap, steering);
+    }
+
+    /** @param file a core map file, {@code "none"}, or null for the default path if it exists */
+    public DataPlaneConfig withCoreMap(String file) {
+        return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
+            routesFile, file, steering);
+    }
+
+    public DataPlaneConfig withSteering(SteeringMode mode) {
+        return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
+            routesFile, coreMap, mode);
     }
 }

@@ -136,18 +136,10 @@ public abstract class MessageHead {
             if (first == ' ' || first == '\t') {
                 return HttpStatus.BAD_REQUEST; // obs-fold
             }
-            int colon = -1;
-            for (int j = i; j < cr; j++) {
-                byte b = buf.getByte(j);
-                if (b == ':') {
-                    colon = j;
-                    break;
-                }
-                if (!Ascii.isTchar(b)) {
-                    return HttpStatus.BAD_REQUEST; // includes whitespace before the colon, and CR
-                }
-            }
-            if (colon <= i) {
+            // One scan over the name: stops at the first byte that is not a token character, which must be the
+            // colon (whitespace before it, a CR, anything else: 400).
+            int colon = buf.forEachByte(i, cr - i, Ascii.NOT_TCHAR);
+            if (colon <= i || buf.getByte(colon) != ':') {
                 return HttpStatus.BAD_REQUEST;
             }
             int vs = colon + 1;
@@ -158,11 +150,8 @@ public abstract class MessageHead {
             while (ve > vs && isOws(buf.getByte(ve - 1))) {
                 ve--;
             }
-            for (int j = vs; j < ve; j++) {
-                int b = buf.getByte(j) & 0xff;
-                if ((b < 0x20 && b != '\t') || b == 0x7f) {
-                    return HttpStatus.BAD_REQUEST; // includes bare CR and NUL
-                }
+            if (ve > vs && buf.forEachByte(vs, ve - vs, Ascii.FIELD_VALUE_CTL) >= 0) {
+                return HttpStatus.BAD_REQUEST; // a control byte: bare CR, NUL, ...
             }
             int h = headerCount++;
             lineStart[h] = i;
@@ -220,31 +209,18 @@ public abstract class MessageHead {
         }
         hasTransferEncoding = true;
         boolean other = false;
-        int i = vs;
-        while (i < ve) {
-            int te = i;
-            while (te < ve && buf.getByte(te) != ',') {
-                te++;
+        for (int i = vs; i < ve; i = elementEnd + 1) {
+            if (!nextListToken(i, ve)) {
+                continue;
             }
-            int ts = i;
-            int tEnd = te;
-            while (ts < tEnd && isOws(buf.getByte(ts))) {
-                ts++;
+            if (chunked) {
+                return HttpStatus.BAD_REQUEST; // chunked not last, or twice
             }
-            while (tEnd > ts && isOws(buf.getByte(tEnd - 1))) {
-                tEnd--;
+            if (Ascii.equalsIgnoreCase(buf, tokenStart, tokenEnd - tokenStart, CHUNKED)) {
+                chunked = true;
+            } else {
+                other = true;
             }
-            if (tEnd > ts) {
-                if (chunked) {
-                    return HttpStatus.BAD_REQUEST; // chunked not last, or twice
-                }
-                if (Ascii.equalsIgnoreCase(buf, ts, tEnd - ts, CHUNKED)) {
-                    chunked = true;
-                } else {
-                    other = true;
-                }
-            }
-            i = te + 1;
         }
         if (!chunked) {
             return request ? HttpStatus.BAD_REQUEST : HttpStatus.OK;
@@ -253,45 +229,62 @@ public abstract class MessageHead {
     }
 
     private int connectionTokens(int vs, int ve) {
-        int i = vs;
-        while (i < ve) {
-            int te = i;
-            while (te < ve && buf.getByte(te) != ',') {
-                te++;
+        for (int i = vs; i < ve; i = elementEnd + 1) {
+            if (!nextListToken(i, ve)) {
+                continue;
             }
-            int ts = i;
-            int tEnd = te;
-            while (ts < tEnd && isOws(buf.getByte(ts))) {
-                ts++;
-            }
-            while (tEnd > ts && isOws(buf.getByte(tEnd - 1))) {
-                tEnd--;
-            }
-            int len = tEnd - ts;
-            if (len > 0) {
-                if (Ascii.equalsIgnoreCase(buf, ts, len, CLOSE)) {
-                    connectionClose = true;
-                } else if (Ascii.equalsIgnoreCase(buf, ts, len, KEEP_ALIVE)) {
-                    connectionKeepAlive = true;
-                } else if (Ascii.equalsIgnoreCase(buf, ts, len, UPGRADE)) {
-                    connectionUpgrade = true;
-                } else {
-                    for (int j = ts; j < tEnd; j++) {
-                        if (!Ascii.isTchar(buf.getByte(j))) {
-                            return HttpStatus.BAD_REQUEST;
-                        }
-                    }
-                    if (connectionTokenCount == MAX_CONNECTION_TOKENS) {
+            int ts = tokenStart;
+            int len = tokenEnd - ts;
+            if (Ascii.equalsIgnoreCase(buf, ts, len, CLOSE)) {
+                connectionClose = true;
+            } else if (Ascii.equalsIgnoreCase(buf, ts, len, KEEP_ALIVE)) {
+                connectionKeepAlive = true;
+            } else if (Ascii.equalsIgnoreCase(buf, ts, len, UPGRADE)) {
+                connectionUpgrade = true;
+            } else {
+                for (int j = ts; j < tokenEnd; j++) {
+                    if (!Ascii.isTchar(buf.getByte(j))) {
                         return HttpStatus.BAD_REQUEST;
                     }
-                    connTokenStart[connectionTokenCount] = ts;
-                    connTokenEnd[connectionTokenCount] = tEnd;
-                    connectionTokenCount++;
                 }
+                if (connectionTokenCount == MAX_CONNECTION_TOKENS) {
+                    return HttpStatus.BAD_REQUEST;
+                }
+                connTokenStart[connectionTokenCount] = ts;
+                connTokenEnd[connectionTokenCount] = tokenEnd;
+                connectionTokenCount++;
             }
-            i = te + 1;
         }
         return HttpStatus.OK;
+    }
+
+    // Set by nextListToken: the element's trimmed token [tokenStart, tokenEnd) and the index of the comma that ends
+    // it (or the value's end). Fields rather than a returned object: the parser allocates nothing.
+    private int tokenStart;
+    private int tokenEnd;
+    private int elementEnd;
+
+    /**
+     * Finds the comma-separated list element that starts at {@code from} (RFC 9110 §5.6.1), trims OWS, and returns
+     * false when it is empty (lists may contain empty elements, which recipients ignore).
+     */
+    private boolean nextListToken(int from, int ve) {
+        int e = from;
+        while (e < ve && buf.getByte(e) != ',') {
+            e++;
+        }
+        int ts = from;
+        int te = e;
+        while (ts < te && isOws(buf.getByte(ts))) {
+            ts++;
+        }
+        while (te > ts && isOws(buf.getByte(te - 1))) {
+            te--;
+        }
+        tokenStart = ts;
+        tokenEnd = te;
+        elementEnd = e;
+        return te > ts;
     }
 
     private int finishFraming(boolean request) {

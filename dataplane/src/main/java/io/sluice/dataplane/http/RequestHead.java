@@ -59,23 +59,22 @@ public final class RequestHead extends MessageHead {
         int cr = lf - 1;
         requestLineEnd = lf + 1;
         // method
-        int i = start;
-        while (i < cr && Ascii.isTchar(buf.getByte(i))) {
-            i++;
-        }
-        if (i == start || i >= cr || buf.getByte(i) != ' ') {
+        int i = buf.forEachByte(start, cr - start, Ascii.NOT_TCHAR);
+        if (i <= start || buf.getByte(i) != ' ') {
             return HttpStatus.BAD_REQUEST;
         }
         methodEnd = i;
         method = methodOf(buf, start, i - start);
         // target
         targetStart = ++i;
-        while (i < cr && buf.getByte(i) != ' ') {
-            if (!Ascii.isTargetByte(buf.getByte(i))) {
-                return HttpStatus.BAD_REQUEST;
-            }
-            i++;
+        int sp = buf.indexOf(i, cr, (byte) ' ');
+        if (sp < 0) {
+            return HttpStatus.BAD_REQUEST;
         }
+        if (sp > i && buf.forEachByte(i, sp - i, Ascii.NOT_TARGET) >= 0) {
+            return HttpStatus.BAD_REQUEST; // a byte no target may hold (control, non-ASCII, '#')
+        }
+        i = sp;
         targetEnd = i;
         if (targetEnd == targetStart || i >= cr) {
             return HttpStatus.BAD_REQUEST;

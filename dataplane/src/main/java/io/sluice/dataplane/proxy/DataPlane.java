@@ -2,7 +2,7 @@ package io.sluice.dataplane.proxy;
 
 import io.netty.channel.epoll.Epoll;
 import io.sluice.dataplane.config.DataPlaneConfig;
-import io.sluice.dataplane.shard.CpuAffinity;
+import io.sluice.dataplane.steering.SteeringPlan;
 import io.sluice.routetable.RouteTable;
 
 import java.util.ArrayList;
@@ -16,6 +16,7 @@ public final class DataPlane implements AutoCloseable {
     private final DataPlaneConfig config;
     private final List<Shard> shards = new ArrayList<>();
     private volatile CompiledTable current;
+    private SteeringPlan steering;
 
     private DataPlane(DataPlaneConfig config) {
         this.config = config;
@@ -25,16 +26,19 @@ public final class DataPlane implements AutoCloseable {
         if (!Epoll.isAvailable()) {
             throw new IllegalStateException("the data plane needs Linux epoll: " + Epoll.unavailabilityCause());
         }
-        int[] cpus = config.cpus() != null ? config.cpus() : CpuAffinity.processCpus();
+        SteeringPlan steering = SteeringPlan.resolve(config); // core map → CPUs; steering mode (issue 7)
+        int[] cpus = steering.cpus();
         DataPlane dp = new DataPlane(config);
+        dp.steering = steering;
         CompiledTable table = new CompiledTable(config.routes());
         dp.current = table;
         try {
             for (int i = 0; i < cpus.length; i++) {
-                Shard s = new Shard(i, cpus[i], config);
+                Shard s = new Shard(i, cpus[i], config, steering);
                 dp.shards.add(s);
                 s.start(table);
             }
+            steering.engage(dp.shards); // after every shard listens: the reuseport group's order is bind order
         } catch (RuntimeException | InterruptedException e) {
             dp.close();
             throw e;
@@ -75,6 +79,16 @@ public final class DataPlane implements AutoCloseable {
         return config;
     }
 
+    /** How connections reach their shards (mode, core map), decided at start. */
+    public SteeringPlan steering() {
+        return steering;
+    }
+
+    /** Share of accepted connections served on the CPU that received them (SO_INCOMING_CPU); NaN before any. */
+    public double localityShare() {
+        return SteeringPlan.localityShare(shards);
+    }
+
     /** Sum of a counter over shards, e.g. {@code dp.sum(s -> s.stats.requests)}. */
     public long sum(java.util.function.ToLongFunction<Shard> f) {
         long t = 0;
@@ -86,6 +100,9 @@ public final class DataPlane implements AutoCloseable {
 
     /** Stops accepting, lets open connections finish for up to {@code drainMillis}, then stops the shards. */
     public void shutdown(long drainMillis) {
+        if (steering != null) {
+            steering.stopAccepting();
+        }
         for (Shard s : shards) {
             s.closeListeners();
         }

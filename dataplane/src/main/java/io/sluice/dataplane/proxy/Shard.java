@@ -7,6 +7,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -16,12 +17,19 @@ import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.unix.Socket;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.sluice.dataplane.config.DataPlaneConfig;
 import io.sluice.dataplane.route.Router;
 import io.sluice.dataplane.shard.CpuAffinity;
 import io.sluice.dataplane.shard.IdleStrategies;
 import io.sluice.dataplane.shard.ShardCommand;
+import io.sluice.dataplane.steering.HandoffRing;
+import io.sluice.dataplane.steering.KernelSteering;
+import io.sluice.dataplane.steering.RssPortChooser;
+import io.sluice.dataplane.steering.SteeredShard;
+import io.sluice.dataplane.steering.SteeringPlan;
+import io.sluice.dataplane.steering.SteeringStats;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -39,9 +47,15 @@ import java.util.concurrent.TimeUnit;
  * <p>Other threads reach a shard only through its command ring, a Disruptor ring buffer: they claim a slot, fill it,
  * publish it, and ring the loop's doorbell ({@link EventLoop#execute} of a preallocated drain task). The shard drains
  * the ring on its own thread and applies commands between requests, so shard state never needs a lock.
+ *
+ * <p>Steering ({@link SteeringPlan}): the shard reads {@code SO_INCOMING_CPU} of each connection it accepts and counts
+ * whether it was received on this shard's CPU; in acceptor mode it binds no listener and instead adopts the
+ * connections the acceptor hands it on its {@link HandoffRing} (a second Disruptor ring, same doorbell pattern). With
+ * an RSS core map its upstream connections start from local ports chosen by its {@link RssPortChooser}.
  */
-public final class Shard {
+public final class Shard implements SteeredShard {
     private static final long SWEEP_MS = 100;
+    private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
 
     public final int id;
     public final int cpu;
@@ -55,6 +69,12 @@ public final class Shard {
     private final Bootstrap upstreamBootstrap;
     private final List<Channel> listeners = new ArrayList<>();
     public final ShardStats stats = new ShardStats();
+    /** Written by this shard's thread only. */
+    public final SteeringStats steeringStats = new SteeringStats();
+    private final HandoffRing handoff;
+    /** Null: upstream connections use ephemeral ports. */
+    private final RssPortChooser rssPorts;
+    private final boolean listens;
 
     // Shard-confined state.
     Router router;
@@ -71,6 +91,11 @@ public final class Shard {
     private volatile int liveConnections;
 
     Shard(int id, int cpu, DataPlaneConfig config) {
+        this(id, cpu, config, null);
+    }
+
+    /** @param steering the data plane's steering, or null for plain SO_REUSEPORT listeners and ephemeral ports */
+    Shard(int id, int cpu, DataPlaneConfig config, SteeringPlan steering) {
         this.id = id;
         this.cpu = cpu;
         this.config = config;
@@ -91,7 +116,10 @@ public final class Shard {
             .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
             .option(ChannelOption.TCP_NODELAY, true)
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, config.timeouts().connectMs())
-            .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024));
+            .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK);
+        this.handoff = new HandoffRing(loop, steering == null ? 64 : steering.handoffRingSize(), this::adopt);
+        this.rssPorts = steering == null ? null : steering.portChooser(id, steeringStats);
+        this.listens = steering == null || steering.shardsListen();
     }
 
     /** Installs the first table and binds the listeners; returns when the shard accepts connections. */
@@ -101,6 +129,9 @@ public final class Shard {
             install(table, System.nanoTime());
         }).sync();
         loop.scheduleAtFixedRate(this::sweep, SWEEP_MS, SWEEP_MS, TimeUnit.MILLISECONDS);
+        if (!listens) {
+            return; // acceptor mode: connections arrive through adopt()
+        }
         for (DataPlaneConfig.Listener l : config.listeners()) {
             ServerBootstrap sb = new ServerBootstrap()
                 .group(group)
@@ -110,10 +141,11 @@ public final class Shard {
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                 .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024))
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        steeringStats.countAccepted(KernelSteering.incomingCpu(ch), cpu);
                         ch.pipeline().addLast(new DownstreamConnection(Shard.this, l.port()));
                     }
                 });
@@ -197,8 +229,61 @@ public final class Shard {
         installedGeneration = table.generation();
     }
 
+    /**
+     * Opens an upstream connection for {@code c}; shard thread. With an {@link RssPortChooser} the socket is bound,
+     * before it connects, to a local port whose replies the NIC delivers to one of this shard's queues.
+     *
+     * <p>That path builds the channel itself rather than through the bootstrap, because a port can turn out to be
+     * unusable only at connect time (its 4-tuple is taken: connect fails at once with EADDRNOTAVAIL) and must then be
+     * retried on a fresh socket, while {@code c}, a non-sharable handler, can join one pipeline only. So {@code c} is
+     * added once the connect is under way. Registration and a synchronous connect failure both complete inside these
+     * calls because they run on the channel's own loop. If the connect completes inside the call (possible on
+     * loopback), {@code c} misses {@code channelActive}; it learns its channel from the future as well.
+     */
     ChannelFuture connect(UpstreamConnection c, InetSocketAddress address) {
-        return upstreamBootstrap.clone().handler(c).connect(address);
+        RssPortChooser ports = rssPorts;
+        if (ports == null || !loop.inEventLoop() || !ports.begin(address)) {
+            return upstreamBootstrap.clone().handler(c).connect(address);
+        }
+        while (true) {
+            EpollSocketChannel ch = new EpollSocketChannel();
+            int port = ports.bindNext((Socket) ch.fd());
+            ch.config().setAllocator(PooledByteBufAllocator.DEFAULT);
+            ch.config().setTcpNoDelay(true);
+            ch.config().setConnectTimeoutMillis(config.timeouts().connectMs());
+            ch.config().setWriteBufferWaterMark(WATER_MARK);
+            if (!loop.register(ch).isSuccess()) {
+                ch.unsafe().closeForcibly();
+                steeringStats.rssFallbacks++;
+                return upstreamBootstrap.clone().handler(c).connect(address);
+            }
+            ChannelFuture f = ch.connect(address);
+            if (port >= 0 && f.isDone() && !f.isSuccess() && RssPortChooser.isTupleInUse(f.cause())) {
+                ports.tupleBusy();
+                ch.close();
+                continue; // next candidate; bindNext gives up (returns -1) after a bounded number of attempts
+            }
+            ch.pipeline().addLast(c);
+            f.addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+            if (port >= 0) {
+                steeringStats.rssConnects++;
+            }
+            return f;
+        }
+    }
+
+    /**
+     * Acceptor mode, shard thread: takes over a connection the acceptor accepted (see {@link HandoffRing}) and
+     * registers it on this shard's loop, where it then lives like one accepted here.
+     */
+    private void adopt(Channel ch, int listenerPort, int incomingCpu) {
+        steeringStats.handedOff++;
+        steeringStats.countAccepted(incomingCpu, cpu);
+        ch.config().setAllocator(PooledByteBufAllocator.DEFAULT);
+        ch.config().setOption(ChannelOption.TCP_NODELAY, true);
+        ch.config().setWriteBufferWaterMark(WATER_MARK);
+        ch.pipeline().addLast(new DownstreamConnection(this, listenerPort));
+        loop.register(ch).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
     }
 
     void register(DownstreamConnection c) {
@@ -256,8 +341,29 @@ public final class Shard {
         return liveConnections;
     }
 
+    @Override
+    public int cpu() {
+        return cpu;
+    }
+
+    @Override
+    public List<Channel> listeners() {
+        return List.copyOf(listeners);
+    }
+
+    @Override
+    public HandoffRing handoff() {
+        return handoff;
+    }
+
+    @Override
+    public SteeringStats steeringStats() {
+        return steeringStats;
+    }
+
     /** Stops accepting; connections already accepted carry on. */
-    void closeListeners() {
+    @Override
+    public void closeListeners() {
         for (Channel l : listeners) {
             l.close().syncUninterruptibly();
         }
