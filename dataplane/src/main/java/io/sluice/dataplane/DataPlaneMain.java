@@ -55,7 +55,7 @@ public final class DataPlaneMain {
             usage: sluice dataplane --config FILE [--routes SHM_FILE] [--cpus 0,2-3] [--idle block|backoff|spin]
                                    [--coremap FILE|none] [--steering auto|cbpf|acceptor|none]
                    sluice demo [--port 8080] [--cpus LIST] [--routes SHM_FILE]
-                   sluice explain --config FILE --host HOST --path PATH""");
+                   sluice explain --config FILE | --routes SHM_FILE --host HOST --path PATH""");
     }
 
     private static Map<String, String> options(String[] args, int from) {
@@ -184,20 +184,61 @@ public final class DataPlaneMain {
 
     private static void explain(Map<String, String> opts) {
         String file = opts.get("config");
-        if (file == null || !opts.containsKey("host") || !opts.containsKey("path")) {
-            throw new ConfigLoader.ConfigException("explain needs --config FILE --host HOST --path PATH");
+        String routesFile = opts.get("routes");
+        if ((file == null && routesFile == null) || !opts.containsKey("host") || !opts.containsKey("path")) {
+            throw new ConfigLoader.ConfigException(
+                "explain needs --config FILE or --routes SHM_FILE, and --host HOST --path PATH");
         }
-        DataPlaneConfig c = ConfigLoader.load(Path.of(file), 1);
-        io.sluice.dataplane.route.Router router = io.sluice.dataplane.route.Router.compile(c.routes());
+        io.sluice.routetable.RouteTable table;
+        if (routesFile != null) {
+            // The table the agent published last, as a data plane following the file would serve it.
+            table = currentTableIn(Path.of(routesFile));
+        } else {
+            table = ConfigLoader.load(Path.of(file), 1).routes();
+        }
+        io.sluice.dataplane.route.Router router = io.sluice.dataplane.route.Router.compile(table);
         Route r = router.explain(opts.get("host"), opts.get("path"));
         if (r == null) {
             System.out.println("no route: 404 (no host block or path matches and there is no default backend)");
             return;
         }
-        var b = c.routes().backends().get(r.backend);
+        var b = table.backends().get(r.backend);
         System.out.println("matched: " + r);
+        if (r.source != null && !r.source.isEmpty()) {
+            System.out.println("source:  " + r.source);
+        }
+        List<String> endpoints = new ArrayList<>();
+        for (io.sluice.routetable.Endpoint e : b.endpoints()) {
+            endpoints.add(e + (e.weight() != 1 ? " weight " + e.weight() : "") + (e.draining() ? " (draining)" : ""));
+        }
         System.out.println("backend: " + b.name() + " (" + b.balancer().name().toLowerCase(java.util.Locale.ROOT)
-            + ") endpoints " + b.endpoints());
+            + ") endpoints " + endpoints + (endpoints.isEmpty() ? ": requests get 503" : ""));
+    }
+
+    /** Reads the current table from an agent's route file (retrying briefly if a publication is in progress). */
+    private static io.sluice.routetable.RouteTable currentTableIn(Path routesFile) {
+        if (!java.nio.file.Files.exists(routesFile)) {
+            throw new ConfigLoader.ConfigException(routesFile + ": no route file (is the agent running with --routes "
+                + routesFile + "?)");
+        }
+        try (io.sluice.routetable.shm.RouteTableFileReader reader =
+                 io.sluice.routetable.shm.RouteTableFileReader.open(routesFile)) {
+            io.sluice.routetable.RouteTable t = null;
+            for (int i = 0; i < 50 && t == null; i++) {
+                t = reader.poll();
+                if (t == null) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(10_000_000L);
+                }
+            }
+            if (t == null) {
+                throw new ConfigLoader.ConfigException(routesFile + ": no table to read"
+                    + (reader.lastRejection() != null ? " (rejected: " + reader.lastRejection().getMessage() + ")"
+                    : ""));
+            }
+            System.out.println("route table: generation " + t.generation() + " from " + routesFile + " (writer "
+                + reader.writerState().toLowerCase(java.util.Locale.ROOT) + ", pid " + reader.writerPid() + ")");
+            return t;
+        }
     }
 
     static void printReady(DataPlane dp) {

@@ -22,7 +22,7 @@ public enum SteeringMode {
     public static SteeringMode parse(String s) {
         return switch (s.trim().toLowerCase(Locale.ROOT)) {
             case "auto" -> AUTO;
-            case "cbpf", "bpf", "reuseport" -> CBPF;
+            case "cbpf" -> CBPF;
             case "acceptor" -> ACCEPTOR;
             case "none", "off", "false" -> NONE; // YAML 1.1 reads a bare off as false
             default -> throw new IllegalArgumentException("unknown steering mode '" + s + "' (auto, cbpf, acceptor, none)");

@@ -73,7 +73,8 @@ public final class SteeringPlan implements AutoCloseable {
                 try {
                     map = CoreMap.read(p);
                 } catch (IOException | RuntimeException e) {
-                    notes.add("core map " + p + " not used (" + e.getMessage() + ")");
+                    String why = e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage();
+                    notes.add("core map " + p + " not used (" + why + ")");
                     source = "none";
                 }
             } else {
@@ -299,8 +300,12 @@ public final class SteeringPlan implements AutoCloseable {
         long rss = 0;
         long busy = 0;
         long fallbacks = 0;
+        StringBuilder perShard = new StringBuilder();
         for (SteeredShard sh : shards) {
             SteeringStats st = sh.steeringStats();
+            perShard.append(perShard.isEmpty() ? "" : ", ").append("cpu ").append(sh.cpu()).append(": ")
+                .append(st.acceptedOnReceivingCpu).append('/')
+                .append(st.acceptedOnReceivingCpu + st.acceptedOffReceivingCpu + st.acceptedCpuUnknown);
             on += st.acceptedOnReceivingCpu;
             off += st.acceptedOffReceivingCpu;
             unknown += st.acceptedCpuUnknown;
@@ -310,10 +315,10 @@ public final class SteeringPlan implements AutoCloseable {
         }
         double share = SteeringStats.share(on, off);
         return String.format(java.util.Locale.ROOT,
-            "locality %s (%d of %d connections served on their receiving CPU, %d unknown); upstream connects from "
-                + "RSS-steered ports %d, busy ports skipped %d, ephemeral fallbacks %d",
+            "locality %s (%d of %d connections served on their receiving CPU, %d unknown; per shard local/all {%s}); "
+                + "upstream connects from RSS-steered ports %d, busy ports skipped %d, ephemeral fallbacks %d",
             Double.isNaN(share) ? "n/a" : String.format(java.util.Locale.ROOT, "%.1f%%", 100 * share), on, on + off,
-            unknown, rss, busy, fallbacks);
+            unknown, perShard, rss, busy, fallbacks);
     }
 
     /** The kernel's {@code ip_local_port_range} (where ephemeral ports come from), or Linux's default. */
