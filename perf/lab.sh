@@ -596,7 +596,9 @@ first() { "$@" 2>&1 | head -n 1; }
     echo "haproxy_version=$(first haproxy -v | awk '{ print $3 }')"
     echo "wrk_version=$(first wrk -v | awk '{ print $2 }')"
     echo "java_version=$(first "$JAVA" -version | sed 's/"//g')"
-    echo "sluice_commit=$(git -C "$SLUICE_HOME" rev-parse --short HEAD 2>/dev/null || echo 'working tree (no commit)')"
+    commit=$(git -C "$SLUICE_HOME" rev-parse --short HEAD 2>/dev/null || echo "(no commit)")
+    git -C "$SLUICE_HOME" diff-index --quiet HEAD -- 2>/dev/null || commit="$commit + uncommitted changes"
+    echo "sluice_commit=$commit"
     echo "quick=$QUICK"
     echo "runs=$RUNS"
     echo "duration_s=$DURATION"
@@ -613,7 +615,7 @@ first() { "$@" 2>&1 | head -n 1; }
         echo "latency_tool=wrk2 (-t1 -R)"
         echo "latency_tool_short=wrk2"
     else
-        echo "latency_tool=perf's RateGenerator (constant rate, Netty epoll, HdrHistogram)"
+        echo "latency_tool=perf's RateGenerator (constant rate, Netty epoll, HdrHistogram; C1-only JVM)"
         echo "latency_tool_short=RateGenerator"
     fi
 } >"$RESULTS/facts.txt"

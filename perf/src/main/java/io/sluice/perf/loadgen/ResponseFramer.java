@@ -86,15 +86,23 @@ public final class ResponseFramer {
     private boolean completedCloseAfter;
 
     private int lastStep;
-    /** Feeds bytes to step() until a response completes, fails, or a body begins (skipped in bulk). */
+    /** Feeds bytes to step() until a response completes or fails, or bytes can be skipped in bulk. */
     private final ByteProcessor stepper = b -> {
         int r = step(b);
         if (r != NEED_MORE) {
             lastStep = r;
             return false;
         }
-        return state != S_BODY && state != S_CHUNK_DATA && state != S_UNTIL_CLOSE;
+        return !skipsInBulk(state);
     };
+
+    /** States whose bytes feed() skips without looking at each: bodies and lines we do not read. */
+    private static boolean skipsInBulk(int state) {
+        return switch (state) {
+            case S_BODY, S_CHUNK_DATA, S_UNTIL_CLOSE, S_REASON, S_SKIP_LINE, S_TRAILER_LINE, S_CHUNK_EXT -> true;
+            default -> false;
+        };
+    }
 
     public ResponseFramer() {
         reset();
@@ -151,6 +159,20 @@ public final class ResponseFramer {
                     }
                 }
                 case S_UNTIL_CLOSE -> i = end;
+                case S_REASON, S_SKIP_LINE, S_TRAILER_LINE, S_CHUNK_EXT -> {
+                    // The rest of a line we do not read: jump to its LF (a vectorised search in Netty).
+                    int lf = in.indexOf(i, end, (byte) '\n');
+                    if (lf < 0) {
+                        i = end;
+                    } else {
+                        i = lf + 1;
+                        int r = step((byte) '\n');
+                        if (r != NEED_MORE) {
+                            in.readerIndex(r == ERROR ? end : i);
+                            return r;
+                        }
+                    }
+                }
                 case S_FAILED -> {
                     in.readerIndex(end);
                     return ERROR;
@@ -259,6 +281,9 @@ public final class ResponseFramer {
                     }
                     candidates = c;
                     nameLen++;
+                    if (c == 0) {
+                        state = S_SKIP_LINE; // no name of interest starts like this one
+                    }
                 }
             }
             case S_VALUE -> {
