@@ -17,7 +17,8 @@ Usage: bin/sluice perf lab [--quick] [--runs N] [--duration S] [options]
   --duration S        seconds per measured run (default 10)
   --connections N     keep-alive connections of wrk and of the rate generator (default 64)
   --rate R            latency phase rate in req/s (default: half of nginx's median max req/s)
-  --proxies LIST      comma-separated subset of nginx,haproxy,sluice (default: all three)
+  --proxies LIST      comma-separated subset of nginx,haproxy,sluice,sluice-spin (default: nginx,haproxy,sluice);
+                      sluice-spin is Sluice with idle: spin (busy-polling epoll), for dedicated cores
   --proxy-cpu N       CPU for the proxies (default 0)
   --load-cpu N        CPU for the load generator and the origin (default 1)
   --loadgen TOOL      latency tool: auto (wrk2 when on PATH), wrk2, or java (perf's RateGenerator)
@@ -42,7 +43,7 @@ export SLUICE_HOME
 LAB_DIR=$SLUICE_HOME/perf/lab
 JAR=$SLUICE_HOME/perf/target/benchmarks.jar
 ORIGIN_PORT=18081
-declare -A PORT=([sluice]=18080 [nginx]=18082 [haproxy]=18083)
+declare -A PORT=([sluice]=18080 [nginx]=18082 [haproxy]=18083 [sluice-spin]=18084)
 
 QUICK=0 RUNS="" DURATION="" CONNECTIONS=64 RATE="" PROXIES="nginx,haproxy,sluice"
 PROXY_CPU=0 LOAD_CPU=1 LOADGEN=auto WRITE="" INSTALL=1 PROFILE=0
@@ -80,7 +81,7 @@ done
 [[ -z $RATE || $RATE =~ ^[0-9]+$ ]] || { echo "lab: --rate must be a whole number of req/s" >&2; exit 2; }
 IFS=, read -r -a SELECTED <<<"$PROXIES"
 for p in "${SELECTED[@]}"; do
-    [[ -n ${PORT[$p]:-} ]] || { echo "lab: unknown proxy '$p' (nginx, haproxy, sluice)" >&2; exit 2; }
+    [[ -n ${PORT[$p]:-} ]] || { echo "lab: unknown proxy '$p' (nginx, haproxy, sluice, sluice-spin)" >&2; exit 2; }
 done
 START_TIMEOUT=${SLUICE_LAB_START_TIMEOUT:-120}
 
@@ -285,6 +286,10 @@ start_proxy() { # name
             fi
             start_service sluice "$PROXY_CPU" "$out" \
                 "$SLUICE_HOME/bin/sluice" dataplane --config "$LAB_DIR/sluice.yaml" --cpus "$PROXY_CPU" ;;
+        sluice-spin)
+            start_service sluice-spin "$PROXY_CPU" "$out" \
+                "$SLUICE_HOME/bin/sluice" dataplane --config "$LAB_DIR/sluice.yaml" --cpus "$PROXY_CPU" \
+                --idle spin --port "${PORT[sluice-spin]}" ;;
     esac
     local rc=0
     wait_ready "$p" "$port" "$START_TIMEOUT" || rc=$?

@@ -96,7 +96,8 @@ public final class DataPlaneMain {
             }
         }
         if (opts.containsKey("port")) {
-            c = c.withListeners(List.of(new DataPlaneConfig.Listener("0.0.0.0", Integer.parseInt(opts.get("port")))));
+            String address = c.listeners().isEmpty() ? "0.0.0.0" : c.listeners().get(0).address();
+            c = c.withListeners(List.of(new DataPlaneConfig.Listener(address, Integer.parseInt(opts.get("port")))));
         }
         return c;
     }
