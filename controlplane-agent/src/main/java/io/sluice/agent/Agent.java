@@ -44,6 +44,7 @@ public final class Agent implements AutoCloseable {
     private volatile boolean closed;
     private long publications;
     private long lastCompileNanos;
+    private CompilerWarmup warmup;
 
     /**
      * @param writer          where tables go; null to compile only
@@ -63,6 +64,12 @@ public final class Agent implements AutoCloseable {
         this.generation = writer == null ? 0 : writer.lastPublishedGeneration();
     }
 
+    /** A warm-up running while the source loads; stopped just before the first compile. Returns this agent. */
+    public Agent stopBeforeFirstCompile(CompilerWarmup w) {
+        this.warmup = w;
+        return this;
+    }
+
     /**
      * Compiles and publishes if anything changed since the last step. Returns the published table, or null when
      * nothing was published (not ready, no change, or a table equal to the last).
@@ -71,24 +78,29 @@ public final class Agent implements AutoCloseable {
         if (!ready.getAsBoolean()) {
             return null;
         }
-        long routes = state.routesRevision();
-        long endpoints = state.endpointsRevision();
-        if (plan != null && routes == seenRoutes && endpoints == seenEndpoints) {
-            return null;
+        if (warmup != null) {
+            int rounds = warmup.stop();
+            LOG.log(Level.DEBUG, "compiler warm-up stopped after " + rounds + " rounds");
+            warmup = null;
         }
         long t0 = System.nanoTime();
-        boolean routesChanged = plan == null || routes != seenRoutes;
+        Compiled c = state.readConsistently(this::compileIfChanged);
+        if (c == null) {
+            return null;
+        }
+        long routes = c.routes();
+        long endpoints = c.endpoints();
+        boolean routesChanged = c.routesChanged();
+        RouteTable table = c.table();
+        lastCompileNanos = System.nanoTime() - t0;
         if (routesChanged) {
-            plan = compiler.compileRoutes(state);
-            List<Problem> problems = new ArrayList<>(state.sourceProblems());
+            List<Problem> problems = new ArrayList<>(c.sourceProblems());
             problems.addAll(plan.problems());
             reporter.report(problems);
             if (statusPublisher != null) {
                 statusPublisher.accept(plan.claimedIngresses());
             }
         }
-        RouteTable table = compiler.resolveEndpoints(plan, state, generation + 1);
-        lastCompileNanos = System.nanoTime() - t0;
         if (last != null && sameContent(last, table)) {
             seenRoutes = routes;
             seenEndpoints = endpoints;
@@ -115,6 +127,26 @@ public final class Agent implements AutoCloseable {
                 writer == null ? "" : ", image " + writer.lastImageLength() + " bytes"));
         }
         return table;
+    }
+
+    /** What one compile saw and produced. */
+    private record Compiled(RouteTable table, boolean routesChanged, long routes, long endpoints,
+                            List<Problem> sourceProblems) {
+    }
+
+    /** Under {@link ClusterState#readConsistently}: compiles if either revision moved since the last step. */
+    private Compiled compileIfChanged() {
+        long routes = state.routesRevision();
+        long endpoints = state.endpointsRevision();
+        if (plan != null && routes == seenRoutes && endpoints == seenEndpoints) {
+            return null;
+        }
+        boolean routesChanged = plan == null || routes != seenRoutes;
+        if (routesChanged) {
+            plan = compiler.compileRoutes(state);
+        }
+        RouteTable table = compiler.resolveEndpoints(plan, state, generation + 1);
+        return new Compiled(table, routesChanged, routes, endpoints, state.sourceProblems());
     }
 
     private static boolean sameContent(RouteTable a, RouteTable b) {

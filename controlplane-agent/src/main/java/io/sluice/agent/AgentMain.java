@@ -56,7 +56,8 @@ public final class AgentMain {
           --watch-ingress-without-class  also serve Ingresses with no class when no default IngressClass is ours
           --status-address A[,B]         addresses for Ingress status.loadBalancer.ingress (IPs or host names)
           --publish-node NAME            use this node's addresses for Ingress status (default: $NODE_NAME)
-          --debounce-ms N                coalesce changes arriving within N ms (default 5; manifests: 20)
+          --debounce-ms N                coalesce changes arriving within N ms (default 5; manifests: quiet
+                                         period before a reload, default 10, at most 100 after the first change)
           --once                         (manifests) compile and publish once, then exit
         """;
 
@@ -240,14 +241,16 @@ public final class AgentMain {
     private static int runManifests(Options o) throws Exception {
         Path dir = Path.of(o.manifests());
         ClusterState state = new ClusterState();
-        long debounce = o.debounceMs() != null ? o.debounceMs() : 20;
+        long debounce = o.debounceMs() != null ? o.debounceMs() : ManifestsSource.DEFAULT_DEBOUNCE_MS;
         try (RouteTableFileWriter writer = RouteTableFileWriter.open(o.routes());
              ManifestsSource source = new ManifestsSource(dir, state, debounce)) {
             LOG.log(Level.INFO, "serving manifests from " + dir.toAbsolutePath() + " into " + writer.path()
                 + " (continuing after generation " + writer.lastPublishedGeneration() + ")");
+            CompilerWarmup warmup = o.once() ? null : CompilerWarmup.start(o.compiler()); // while the files parse
             source.reload();
+            // The source coalesces bursts and applies each reload as one batch: no second debounce in the loop.
             Agent agent = new Agent(state, new IngressCompiler(o.compiler()), writer, new ProblemReporter(null), null,
-                () -> true, o.debounceMs() != null ? o.debounceMs() : 5);
+                () -> true, 0).stopBeforeFirstCompile(warmup);
             agent.step();
             if (o.once()) {
                 return agent.reporter().current().isEmpty() ? 0 : 1;
@@ -291,10 +294,11 @@ public final class AgentMain {
             } else {
                 LOG.log(Level.INFO, "Ingress status.loadBalancer.ingress: " + addresses);
             }
+            CompilerWarmup warmup = CompilerWarmup.start(o.compiler()); // while the informers list the cluster
             source.start();
             Agent agent = new Agent(state, new IngressCompiler(o.compiler()), writer,
                 new ProblemReporter(source::recordEvent), source::publishStatus, source::synced,
-                o.debounceMs() != null ? o.debounceMs() : 5);
+                o.debounceMs() != null ? o.debounceMs() : 5).stopBeforeFirstCompile(warmup);
             return runUntilStopped(agent, writer);
         }
     }

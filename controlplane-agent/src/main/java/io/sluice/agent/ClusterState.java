@@ -17,6 +17,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 
 /**
  * The objects the agent knows, fed by a source (informers or a manifests directory) and read by the compile loop.
@@ -25,8 +27,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * reads bumps one of two revisions: {@link #endpointsRevision()} for EndpointSlices, {@link #routesRevision()} for
  * everything else. The compile loop compares revisions to decide between a full compile and an endpoint-only one.
  * Changes that cannot affect routing (status, resourceVersion, managed fields; in particular our own status
- * updates) bump nothing. Reads during a change are weakly consistent, which is enough: every change bumps a
+ * updates) bump nothing. Reads during a single change are weakly consistent, which is enough: every change bumps a
  * revision after it is applied, so the loop compiles again and converges.
+ *
+ * <p>A batch ({@link #replaceAll}: a reloaded manifests directory) is applied as one change: the compile loop reads
+ * the state inside {@link #readConsistently}, which excludes a batch in progress, so it never compiles a directory
+ * half applied — e.g. an EndpointSlice renamed (old one deleted, new one not yet added), which would publish a backend
+ * without endpoints and answer 503 for a moment. (A cluster has no such batches: informers deliver one object at a
+ * time, as the API server changes them.)
  */
 public final class ClusterState implements ClusterView {
     private final ConcurrentHashMap<String, Ingress> ingresses = new ConcurrentHashMap<>();
@@ -39,6 +47,8 @@ public final class ClusterState implements ClusterView {
     private final ConcurrentHashMap<String, String> sliceService = new ConcurrentHashMap<>();
 
     private final Object monitor = new Object();
+    /** Held by a batch of changes ({@link #replaceAll}) and by the compile's reads ({@link #readConsistently}). */
+    private final ReentrantLock batch = new ReentrantLock();
     private long routesRevision;
     private long endpointsRevision;
     private volatile List<Problem> sourceProblems = List.of();
@@ -148,32 +158,51 @@ public final class ClusterState implements ClusterView {
     }
 
     /**
-     * Makes the state exactly {@code objects} (a manifests directory reloaded): adds, replaces and removes as needed.
-     * Problems found by the source itself (parse errors) are kept for the compile loop to report.
+     * Makes the state exactly {@code objects} (a manifests directory reloaded): adds, replaces and removes as needed,
+     * as one batch (see the class comment). Problems found by the source itself (parse errors) are kept for the
+     * compile loop to report.
      */
     public void replaceAll(Collection<? extends HasMetadata> objects, List<Problem> problems) {
-        Map<String, HasMetadata> wanted = new HashMap<>();
-        for (HasMetadata o : objects) {
-            String k = o.getClass().getSimpleName() + ":" + (o instanceof IngressClass ? o.getMetadata().getName()
-                : key(o));
-            wanted.put(k, o);
+        batch.lock();
+        try {
+            Map<String, HasMetadata> wanted = new HashMap<>();
+            for (HasMetadata o : objects) {
+                String k = o.getClass().getSimpleName() + ":" + (o instanceof IngressClass ? o.getMetadata().getName()
+                    : key(o));
+                wanted.put(k, o);
+            }
+            List<HasMetadata> gone = new ArrayList<>();
+            ingresses.values().forEach(o -> collectGone(o, key(o), wanted, gone));
+            classes.values().forEach(o -> collectGone(o, o.getMetadata().getName(), wanted, gone));
+            services.values().forEach(o -> collectGone(o, key(o), wanted, gone));
+            secrets.values().forEach(o -> collectGone(o, key(o), wanted, gone));
+            slices.values().forEach(m -> m.values().forEach(o -> collectGone(o, key(o), wanted, gone)));
+            for (HasMetadata o : gone) {
+                delete(o);
+            }
+            for (HasMetadata o : objects) {
+                upsert(o);
+            }
+            List<Problem> p = List.copyOf(problems);
+            if (!p.equals(sourceProblems)) {
+                sourceProblems = p;
+                bump(false);
+            }
+        } finally {
+            batch.unlock();
         }
-        List<HasMetadata> gone = new ArrayList<>();
-        ingresses.values().forEach(o -> collectGone(o, key(o), wanted, gone));
-        classes.values().forEach(o -> collectGone(o, o.getMetadata().getName(), wanted, gone));
-        services.values().forEach(o -> collectGone(o, key(o), wanted, gone));
-        secrets.values().forEach(o -> collectGone(o, key(o), wanted, gone));
-        slices.values().forEach(m -> m.values().forEach(o -> collectGone(o, key(o), wanted, gone)));
-        for (HasMetadata o : gone) {
-            delete(o);
-        }
-        for (HasMetadata o : objects) {
-            upsert(o);
-        }
-        List<Problem> p = List.copyOf(problems);
-        if (!p.equals(sourceProblems)) {
-            sourceProblems = p;
-            bump(false);
+    }
+
+    /**
+     * Runs {@code read} (the compile) while no batch is half applied: a {@link #replaceAll} in progress finishes first,
+     * and none starts until {@code read} returns. Revisions read inside belong to the state the compile saw.
+     */
+    public <T> T readConsistently(Supplier<T> read) {
+        batch.lock();
+        try {
+            return read.get();
+        } finally {
+            batch.unlock();
         }
     }
 

@@ -6,6 +6,7 @@ import io.sluice.agent.compile.IngressCompiler;
 import io.sluice.agent.compile.ObjectRef;
 import io.sluice.agent.compile.Problem;
 import io.sluice.agent.compile.Reasons;
+import io.sluice.agent.harness.ManifestFiles;
 import io.sluice.agent.source.ManifestLoader;
 import io.sluice.agent.source.ManifestsSource;
 import io.sluice.routetable.Endpoint;
@@ -252,5 +253,50 @@ class ManifestsSourceTest {
         assertEquals(2, snap.problems().size(), snap.problems()::toString);
         assertTrue(snap.problems().stream().allMatch(p -> p.reason().equals(Reasons.DUPLICATE_OBJECT)));
         assertTrue(snap.problems().get(0).message().contains("20-api.yaml"));
+    }
+
+    @Test
+    void unchangedFilesAreNotParsedAgainAndKeepTheirObjects() throws Exception {
+        Path dir = copyDemo();
+        ManifestsSource source = new ManifestsSource(dir, new ClusterState(), 0);
+        ManifestsSource.Snapshot first = source.reload();
+        Files.writeString(dir.resolve("30-ingress.yaml"),
+            Files.readString(dir.resolve("30-ingress.yaml")).replace("/healthz", "/ready"));
+        ManifestsSource.Snapshot second = source.reload();
+        assertEquals(first.objects().size(), second.objects().size());
+        for (int i = 0; i < first.objects().size(); i++) {
+            ManifestLoader.Loaded a = first.objects().get(i);
+            ManifestLoader.Loaded b = second.objects().get(i);
+            if (a.file().toString().equals("30-ingress.yaml")) {
+                assertNotSame(a.object(), b.object(), "the edited file is parsed again");
+            } else {
+                assertSame(a.object(), b.object(), a.location() + ": same bytes, same objects");
+            }
+        }
+        // A file rewritten with the same bytes (new inode, new mtime) still counts as unchanged.
+        ManifestFiles.write(dir, "10-web.yaml", Files.readString(dir.resolve("10-web.yaml")));
+        ManifestsSource.Snapshot third = source.reload();
+        assertSame(second.objects().get(1).object(), third.objects().get(1).object());
+    }
+
+    @Test
+    void aDirectoryThatIsNeverQuietStillReloads() throws Exception {
+        Path dir = copyDemo();
+        // Quiet period far longer than the rewrite interval: without the cap on coalescing, no reload would start
+        // before the writes stop.
+        ManifestsSource source = new ManifestsSource(dir, new ClusterState(), 60_000);
+        this.source = source;
+        source.reload();
+        source.startWatching();
+        long before = source.reloads();
+        String ingress = Files.readString(dir.resolve("30-ingress.yaml"));
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        int i = 0;
+        while (source.reloads() == before) {
+            assertTrue(System.nanoTime() < deadline, "reloaded while the directory kept changing");
+            Files.writeString(dir.resolve("30-ingress.yaml"), ingress.replace("/healthz", "/h" + i++));
+            Thread.sleep(10);
+        }
+        assertTrue(source.reloads() > before);
     }
 }

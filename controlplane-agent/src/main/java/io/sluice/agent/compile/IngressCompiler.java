@@ -100,6 +100,9 @@ public final class IngressCompiler {
         return c != 0 ? c : a.path().compareTo(b.path());
     };
 
+    private static final Comparator<Endpoint> ENDPOINT_ORDER = Comparator.comparing(Endpoint::host)
+        .thenComparingInt(Endpoint::port);
+
     private final Options options;
     /** backend name → endpoints computed last time; see {@link CachedEndpoints}. */
     private Map<String, CachedEndpoints> endpointCache = new HashMap<>();
@@ -123,11 +126,8 @@ public final class IngressCompiler {
 
     // ------------------------------------------------------------------------------------------------ route phase
 
-    /** One rule while merging: the compiled path and where it came from. */
-    private record Draft(String path, PathType type, String backend, String source) {
-    }
-
-    private record Owned(Draft draft, ObjectRef owner) {
+    /** One rule while merging: the compiled path, its backend, and where it came from. */
+    private record Owned(String path, PathType type, String backend, String source, ObjectRef owner) {
     }
 
     private record Claimed(Ingress ingress, ObjectRef ref, long created) {
@@ -135,7 +135,7 @@ public final class IngressCompiler {
 
     /** Phase 1: everything but endpoints. */
     public RoutePlan compileRoutes(ClusterView view) {
-        List<Problem> problems = new ArrayList<>();
+        RouteMerge merge = new RouteMerge(view);
         ClassSelector classes = new ClassSelector(view, options);
         List<Claimed> claimed = new ArrayList<>();
         for (Ingress ing : view.ingresses()) {
@@ -143,33 +143,58 @@ public final class IngressCompiler {
                 continue;
             }
             ObjectRef ref = ref(ing);
-            if (classes.claims(ing, ref, problems)) {
+            if (classes.claims(ing, ref, merge.problems)) {
                 claimed.add(new Claimed(ing, ref, created(ing.getMetadata())));
             }
         }
         claimed.sort(IngressCompiler::olderFirst);
-
-        Map<String, Map<String, Owned>> hosts = new HashMap<>();
-        Map<String, BackendSpec> backends = new HashMap<>();
-        String defaultBackend = null;
-        ObjectRef defaultOwner = null;
-        TlsMerge tls = new TlsMerge();
-        List<ObjectRef> claimedRefs = new ArrayList<>(claimed.size());
-        int pathCount = 0;
-
         for (Claimed c : claimed) {
+            merge.add(c);
+        }
+        return merge.plan();
+    }
+
+    /** A host's rules while merging: Exact and Prefix paths apart, so a path is its own key. */
+    private static final class HostRules {
+        final HashMap<String, Owned> exact = new HashMap<>();
+        final HashMap<String, Owned> prefix = new HashMap<>();
+    }
+
+    /**
+     * The state of one route phase: Ingresses are added oldest first, each rule to its host, conflicts decided on the
+     * way. Per Ingress and per path in methods of their own (not one long loop): a cold JVM compiles small methods
+     * sooner than it replaces a long-running loop (on-stack replacement), and the first compile after the agent starts
+     * runs mostly before the JIT has caught up. Strings that only problems need ({@code spec.rules[0].http.paths[1]})
+     * are built only when there is a problem.
+     */
+    private static final class RouteMerge {
+        private final ClusterView view;
+        final List<Problem> problems = new ArrayList<>();
+        private final Map<String, HostRules> hosts = new HashMap<>();
+        private final Map<String, BackendSpec> backends = new HashMap<>();
+        private String defaultBackend;
+        private ObjectRef defaultOwner;
+        private final TlsMerge tls = new TlsMerge();
+        private final List<ObjectRef> claimedRefs = new ArrayList<>();
+        private int pathCount;
+
+        RouteMerge(ClusterView view) {
+            this.view = view;
+        }
+
+        void add(Claimed c) {
             Ingress ing = c.ingress();
             ObjectRef ref = c.ref();
             claimedRefs.add(ref);
             String ns = ref.namespace();
-            String source = "ingress " + ns + "/" + ref.name();
             IngressSpec spec = ing.getSpec();
             if (spec == null) {
                 problems.add(new Problem(ref, Reasons.INVALID_OBJECT, "has no spec"));
-                continue;
+                return;
             }
+            String source = "ingress " + ns + "/" + ref.name();
             if (spec.getDefaultBackend() != null) {
-                String b = backend(view, ref, ns, spec.getDefaultBackend(), "spec.defaultBackend", backends, problems);
+                String b = backend(view, ref, ns, spec.getDefaultBackend(), -1, -1, backends, problems);
                 if (b != null) {
                     if (defaultBackend == null) {
                         defaultBackend = b;
@@ -199,45 +224,7 @@ public final class IngressCompiler {
                 }
                 List<HTTPIngressPath> paths = rule.getHttp().getPaths();
                 for (int pi = 0; pi < paths.size(); pi++) {
-                    HTTPIngressPath p = paths.get(pi);
-                    String where = "spec.rules[" + ri + "].http.paths[" + pi + "]";
-                    String type = p.getPathType();
-                    PathType pt;
-                    if (IngressRules.EXACT.equals(type)) {
-                        pt = PathType.EXACT;
-                    } else if (IngressRules.PREFIX.equals(type) || IngressRules.IMPLEMENTATION_SPECIFIC.equals(type)) {
-                        pt = PathType.PREFIX;
-                    } else {
-                        problems.add(new Problem(ref, Reasons.INVALID_PATH_TYPE, where + ": pathType "
-                            + (type == null ? "is missing" : "'" + type + "' is unknown")
-                            + " (Exact, Prefix or ImplementationSpecific); path ignored"));
-                        continue;
-                    }
-                    String pathError = IngressRules.checkPath(p.getPath(), type);
-                    if (pathError != null) {
-                        problems.add(new Problem(ref, Reasons.INVALID_PATH, where + ": path '" + p.getPath() + "' "
-                            + pathError + "; path ignored"));
-                        continue;
-                    }
-                    String path = IngressRules.normalize(p.getPath(), type);
-                    String b = backend(view, ref, ns, p.getBackend(), where + ".backend", backends, problems);
-                    if (b == null) {
-                        continue;
-                    }
-                    Map<String, Owned> rulesOfHost = hosts.computeIfAbsent(host, h -> new HashMap<>());
-                    String key = pt == PathType.EXACT ? "E" + path : "P" + path;
-                    Owned existing = rulesOfHost.get(key);
-                    if (existing == null) {
-                        rulesOfHost.put(key, new Owned(new Draft(path, pt, b, source), ref));
-                        pathCount++;
-                    } else if (existing.owner().equals(ref)) {
-                        problems.add(new Problem(ref, Reasons.DUPLICATE_PATH, where + ": host '" + host + "' "
-                            + pt.name() + " " + path + " appears earlier in this Ingress; ignored"));
-                    } else {
-                        problems.add(new Problem(ref, Reasons.CONFLICT, where + ": host '" + host + "' "
-                            + pt.name() + " " + path + " is already defined by the older " + existing.owner()
-                            + "; that one wins, this one is ignored"));
-                    }
+                    addPath(ref, ns, source, host, ri, pi, paths.get(pi));
                 }
             }
             if (spec.getTls() != null) {
@@ -247,32 +234,87 @@ public final class IngressCompiler {
             }
         }
 
-        // Backends sorted by name; rules refer to them by index.
-        List<String> backendNames = new ArrayList<>(backends.keySet());
-        Collections.sort(backendNames);
-        Map<String, Integer> index = new HashMap<>(backendNames.size() * 2);
-        List<BackendSpec> backendList = new ArrayList<>(backendNames.size());
-        for (String n : backendNames) {
-            index.put(n, backendList.size());
-            backendList.add(backends.get(n));
-        }
-        List<String> hostNames = new ArrayList<>(hosts.keySet());
-        Collections.sort(hostNames);
-        List<VirtualHost> vhs = new ArrayList<>(hostNames.size());
-        for (String h : hostNames) {
-            Collection<Owned> owned = hosts.get(h).values();
-            List<PathRule> rules = new ArrayList<>(owned.size());
-            for (Owned o : owned) {
-                Draft d = o.draft();
-                rules.add(new PathRule(d.path(), d.type(), index.get(d.backend()), d.source()));
+        private void addPath(ObjectRef ref, String ns, String source, String host, int ri, int pi,
+                             HTTPIngressPath p) {
+            String type = p.getPathType();
+            PathType pt;
+            if (IngressRules.EXACT.equals(type)) {
+                pt = PathType.EXACT;
+            } else if (IngressRules.PREFIX.equals(type) || IngressRules.IMPLEMENTATION_SPECIFIC.equals(type)) {
+                pt = PathType.PREFIX;
+            } else {
+                problems.add(new Problem(ref, Reasons.INVALID_PATH_TYPE, where(ri, pi) + ": pathType "
+                    + (type == null ? "is missing" : "'" + type + "' is unknown")
+                    + " (Exact, Prefix or ImplementationSpecific); path ignored"));
+                return;
             }
-            rules.sort(PRECEDENCE);
-            vhs.add(new VirtualHost(h, rules));
+            String pathError = IngressRules.checkPath(p.getPath(), type);
+            if (pathError != null) {
+                problems.add(new Problem(ref, Reasons.INVALID_PATH, where(ri, pi) + ": path '" + p.getPath() + "' "
+                    + pathError + "; path ignored"));
+                return;
+            }
+            String path = IngressRules.normalize(p.getPath(), type);
+            String b = backend(view, ref, ns, p.getBackend(), ri, pi, backends, problems);
+            if (b == null) {
+                return;
+            }
+            HostRules rules = hosts.get(host);
+            if (rules == null) {
+                rules = new HostRules();
+                hosts.put(host, rules);
+            }
+            HashMap<String, Owned> byPath = pt == PathType.EXACT ? rules.exact : rules.prefix;
+            Owned existing = byPath.get(path);
+            if (existing == null) {
+                byPath.put(path, new Owned(path, pt, b, source, ref));
+                pathCount++;
+            } else if (existing.owner().equals(ref)) {
+                problems.add(new Problem(ref, Reasons.DUPLICATE_PATH, where(ri, pi) + ": host '" + host + "' "
+                    + pt.name() + " " + path + " appears earlier in this Ingress; ignored"));
+            } else {
+                problems.add(new Problem(ref, Reasons.CONFLICT, where(ri, pi) + ": host '" + host + "' "
+                    + pt.name() + " " + path + " is already defined by the older " + existing.owner()
+                    + "; that one wins, this one is ignored"));
+            }
         }
-        List<Problem> distinct = new ArrayList<>(new java.util.TreeSet<>(problems));
-        return new RoutePlan(List.copyOf(vhs), List.copyOf(backendList),
-            defaultBackend == null ? -1 : index.get(defaultBackend), tls.certificates(), List.copyOf(claimedRefs),
-            List.copyOf(distinct), pathCount);
+
+        RoutePlan plan() {
+            // Backends sorted by name; rules refer to them by index.
+            String[] backendNames = backends.keySet().toArray(new String[0]);
+            Arrays.sort(backendNames);
+            Map<String, Integer> index = new HashMap<>(backendNames.length * 2);
+            List<BackendSpec> backendList = new ArrayList<>(backendNames.length);
+            for (String n : backendNames) {
+                index.put(n, backendList.size());
+                backendList.add(backends.get(n));
+            }
+            String[] hostNames = hosts.keySet().toArray(new String[0]);
+            Arrays.sort(hostNames);
+            List<VirtualHost> vhs = new ArrayList<>(hostNames.length);
+            for (String h : hostNames) {
+                HostRules hr = hosts.get(h);
+                PathRule[] rules = new PathRule[hr.exact.size() + hr.prefix.size()];
+                int i = 0;
+                for (Owned o : hr.exact.values()) {
+                    rules[i++] = new PathRule(o.path(), o.type(), index.get(o.backend()), o.source());
+                }
+                for (Owned o : hr.prefix.values()) {
+                    rules[i++] = new PathRule(o.path(), o.type(), index.get(o.backend()), o.source());
+                }
+                Arrays.sort(rules, PRECEDENCE);
+                vhs.add(new VirtualHost(h, Arrays.asList(rules)));
+            }
+            List<Problem> distinct = new ArrayList<>(new java.util.TreeSet<>(problems));
+            return new RoutePlan(List.copyOf(vhs), List.copyOf(backendList),
+                defaultBackend == null ? -1 : index.get(defaultBackend), tls.certificates(),
+                List.copyOf(claimedRefs), List.copyOf(distinct), pathCount);
+        }
+    }
+
+    /** Where in an Ingress a path is, for problems: {@code spec.rules[ri].http.paths[pi]}. */
+    private static String where(int ri, int pi) {
+        return "spec.rules[" + ri + "].http.paths[" + pi + "]";
     }
 
     private static int olderFirst(Claimed a, Claimed b) {
@@ -335,32 +377,36 @@ public final class IngressCompiler {
         return v;
     }
 
-    /** Resolves an Ingress backend to a backend name, registering its spec; null when the path must be dropped. */
-    private static String backend(ClusterView view, ObjectRef ref, String ns, IngressBackend b, String where,
+    /**
+     * Resolves an Ingress backend to a backend name, registering its spec; null when the path must be dropped.
+     * {@code ri}, {@code pi}: the rule and path it belongs to, for problems; -1 for {@code spec.defaultBackend}.
+     */
+    private static String backend(ClusterView view, ObjectRef ref, String ns, IngressBackend b, int ri, int pi,
                                   Map<String, BackendSpec> backends, List<Problem> problems) {
         if (b == null) {
-            problems.add(new Problem(ref, Reasons.INVALID_BACKEND, where + " is missing; path ignored"));
+            problems.add(new Problem(ref, Reasons.INVALID_BACKEND, backendWhere(ri, pi) + " is missing; path ignored"));
             return null;
         }
         TypedLocalObjectReference res = b.getResource();
         IngressServiceBackend svc = b.getService();
         if (res != null) {
             String name = "resource:" + ns + "/" + res.getKind() + "/" + res.getName();
-            problems.add(new Problem(ref, Reasons.RESOURCE_BACKEND, where + " is a resource backend ("
+            problems.add(new Problem(ref, Reasons.RESOURCE_BACKEND, backendWhere(ri, pi) + " is a resource backend ("
                 + (res.getApiGroup() == null ? "" : res.getApiGroup() + "/") + res.getKind() + " " + res.getName()
                 + "), which Sluice does not serve: requests to it get 503"));
             backends.putIfAbsent(name, BackendSpec.unresolved(name));
             return name;
         }
         if (svc == null || svc.getName() == null || svc.getName().isEmpty()) {
-            problems.add(new Problem(ref, Reasons.INVALID_BACKEND, where + " names no service; path ignored"));
+            problems.add(new Problem(ref, Reasons.INVALID_BACKEND, backendWhere(ri, pi)
+                + " names no service; path ignored"));
             return null;
         }
         ServiceBackendPort port = svc.getPort();
         boolean byNumber = port != null && port.getNumber() != null && port.getNumber() > 0;
         boolean byName = port != null && port.getName() != null && !port.getName().isEmpty();
         if (!byNumber && !byName) {
-            problems.add(new Problem(ref, Reasons.INVALID_BACKEND, where + ": service " + svc.getName()
+            problems.add(new Problem(ref, Reasons.INVALID_BACKEND, backendWhere(ri, pi) + ": service " + svc.getName()
                 + " has no port number or name; path ignored"));
             return null;
         }
@@ -368,7 +414,8 @@ public final class IngressCompiler {
         Service service = view.service(ns, svc.getName());
         if (service == null) {
             String name = ns + "/" + svc.getName() + ":" + written;
-            problems.add(new Problem(ref, Reasons.UNKNOWN_SERVICE, where + ": Service " + ns + "/" + svc.getName()
+            problems.add(new Problem(ref, Reasons.UNKNOWN_SERVICE, backendWhere(ri, pi) + ": Service " + ns + "/"
+                + svc.getName()
                 + " does not exist: requests get 503 until it does"));
             backends.putIfAbsent(name, BackendSpec.unresolved(name));
             return name;
@@ -398,18 +445,24 @@ public final class IngressCompiler {
                 return name;
             }
             String name = ns + "/" + svc.getName() + ":" + written;
-            problems.add(new Problem(ref, Reasons.UNKNOWN_SERVICE_PORT, where + ": Service " + ns + "/"
+            problems.add(new Problem(ref, Reasons.UNKNOWN_SERVICE_PORT, backendWhere(ri, pi) + ": Service " + ns + "/"
                 + svc.getName() + " has no port " + (byNumber ? written : "named '" + written + "'")
                 + ": requests get 503"));
             backends.putIfAbsent(name, BackendSpec.unresolved(name));
             return name;
         }
         String name = ns + "/" + svc.getName() + ":" + found.getPort();
-        BackendSpec spec = new BackendSpec(name, true, ns, svc.getName(),
-            found.getName() == null ? "" : found.getName(), found.getPort(), found.getTargetPort(), externalName,
-            balancer);
-        backends.putIfAbsent(name, spec);
+        if (!backends.containsKey(name)) { // the first path to use it decides, as putIfAbsent would
+            backends.put(name, new BackendSpec(name, true, ns, svc.getName(),
+                found.getName() == null ? "" : found.getName(), found.getPort(), found.getTargetPort(), externalName,
+                balancer));
+        }
         return name;
+    }
+
+    /** {@code spec.defaultBackend}, or where a path's backend is. */
+    private static String backendWhere(int ri, int pi) {
+        return ri < 0 ? "spec.defaultBackend" : where(ri, pi) + ".backend";
     }
 
     private static Balancer balancer(Service s) {
@@ -686,7 +739,7 @@ public final class IngressCompiler {
         }
         List<Endpoint> out = new ArrayList<>(byAddress.values());
         if (out.size() > 1) {
-            out.sort(Comparator.comparing(Endpoint::host).thenComparingInt(Endpoint::port));
+            out.sort(ENDPOINT_ORDER);
         }
         return List.copyOf(out);
     }

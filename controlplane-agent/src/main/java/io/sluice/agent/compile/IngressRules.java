@@ -27,30 +27,41 @@ public final class IngressRules {
         if (host == null || host.isEmpty()) {
             return null;
         }
-        String rest = host;
-        if (host.startsWith("*.")) {
-            rest = host.substring(2);
-        }
-        if (rest.indexOf('*') >= 0) {
+        boolean wildcard = host.startsWith("*.");
+        int from = wildcard ? 2 : 0;
+        int n = host.length();
+        if (host.indexOf('*', from) >= 0) {
             return "'*' is allowed only as the whole first label (*.example.com)";
         }
-        if (rest.length() > 253) {
+        if (n - from > 253) {
             return "longer than 253 characters";
         }
-        if (!rest.equals(rest.toLowerCase(Locale.ROOT))) {
-            return "must be lower case";
+        // Walks the labels in place: this runs for every rule of every Ingress, often in a JVM that has not compiled
+        // it yet, so no split(), no lower-case copy unless the name has upper-case or non-ASCII characters.
+        for (int i = from; i < n; i++) {
+            char c = host.charAt(i);
+            if ((c >= 'A' && c <= 'Z') || c >= 0x80) {
+                String rest = host.substring(from);
+                if (!rest.equals(rest.toLowerCase(Locale.ROOT))) {
+                    return "must be lower case";
+                }
+                break;
+            }
         }
-        String[] labels = rest.split("\\.", -1);
+        int labels = 0;
         boolean allNumeric = true;
-        for (String label : labels) {
-            if (label.isEmpty()) {
+        int start = from;
+        while (true) {
+            int dot = host.indexOf('.', start);
+            int end = dot < 0 ? n : dot;
+            if (end == start) {
                 return "has an empty label";
             }
-            if (label.length() > 63) {
-                return "label '" + label + "' is longer than 63 characters";
+            if (end - start > 63) {
+                return "label '" + host.substring(start, end) + "' is longer than 63 characters";
             }
-            for (int i = 0; i < label.length(); i++) {
-                char c = label.charAt(i);
+            for (int i = start; i < end; i++) {
+                char c = host.charAt(i);
                 boolean alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
                 if (!alnum && c != '-') {
                     return "character '" + c + "' is not allowed in a DNS name";
@@ -59,11 +70,16 @@ public final class IngressRules {
                     allNumeric = false;
                 }
             }
-            if (label.charAt(0) == '-' || label.charAt(label.length() - 1) == '-') {
-                return "label '" + label + "' must start and end with a letter or digit";
+            if (host.charAt(start) == '-' || host.charAt(end - 1) == '-') {
+                return "label '" + host.substring(start, end) + "' must start and end with a letter or digit";
             }
+            labels++;
+            if (dot < 0) {
+                break;
+            }
+            start = dot + 1;
         }
-        if (allNumeric && labels.length == 4 && !host.startsWith("*.")) {
+        if (allNumeric && labels == 4 && !wildcard) {
             return "must be a DNS name, not an IP address";
         }
         return null;

@@ -89,10 +89,23 @@ public final class ManifestLoader {
 
     /** Parses one file. A YAML error, or a document that does not fit its kind, fails the whole file. */
     public FileResult load(Path file, Path shownAs) {
+        byte[] content;
+        try {
+            content = Files.readAllBytes(file);
+        } catch (IOException e) {
+            ObjectRef fileRef = new ObjectRef("File", "", shownAs.toString());
+            return new FileResult(shownAs, List.of(), List.of(new Problem(fileRef, Reasons.PARSE_ERROR,
+                oneLine(String.valueOf(e.getMessage())))), false);
+        }
+        return load(content, shownAs);
+    }
+
+    /** Parses the contents of one file, as {@link #load(Path, Path)}. */
+    public FileResult load(byte[] content, Path shownAs) {
         List<Loaded> out = new ArrayList<>();
         List<Problem> problems = new ArrayList<>();
         ObjectRef fileRef = new ObjectRef("File", "", shownAs.toString());
-        try (JsonParser p = yaml.createParser(file.toFile())) {
+        try (JsonParser p = yaml.createParser(content)) {
             MappingIterator<JsonNode> it = mapper.readValues(p, JsonNode.class);
             while (it.hasNextValue()) {
                 int line = p.currentTokenLocation().getLineNr();

@@ -18,6 +18,7 @@ import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,10 +36,23 @@ import java.util.stream.Stream;
  * define the same object the first in path order wins ({@code DuplicateObject}). Changes are noticed through the
  * platform's file watch (inotify on Linux), with a once-a-second scan of modification times as a safety net (for
  * file systems without notifications, and ConfigMap volumes whose files are swapped by symlink).
+ *
+ * <p>Debounce: a reload starts once the directory has been quiet for {@code debounceMs} after the first event
+ * ({@value #DEFAULT_DEBOUNCE_MS} ms by default: an editor's save, a rename over the old file, {@code git checkout} or a
+ * ConfigMap update are bursts of events a few milliseconds apart, and one reload takes them all), but never later than
+ * {@value #MAX_COALESCE_MS} ms after the first event, so a directory that never stays quiet (a generator rewriting
+ * files many times a second) still publishes regularly. The reload is applied to the state as one batch
+ * ({@link ClusterState#replaceAll}), so the compile loop needs no debounce of its own for this source. Files whose
+ * bytes did not change since the last reload are not parsed again: their objects (the very instances) are reused, which
+ * keeps a reload of a large directory cheap and lets the compiler's endpoint cache recognise unchanged slices.
  */
 public final class ManifestsSource implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.sluice.agent");
     private static final long SCAN_INTERVAL_MS = 1000;
+    /** Quiet period before a reload, unless the agent is told otherwise ({@code --debounce-ms}). */
+    public static final long DEFAULT_DEBOUNCE_MS = 10;
+    /** However busy the directory, a reload starts at most this long after the first event of a burst. */
+    public static final long MAX_COALESCE_MS = 100;
 
     /** The result of one reload. */
     public record Snapshot(List<ManifestLoader.Loaded> objects, List<Problem> problems,
@@ -50,6 +64,8 @@ public final class ManifestsSource implements AutoCloseable {
     private final long debounceMs;
     private final ManifestLoader loader = new ManifestLoader();
     private final Map<Path, List<ManifestLoader.Loaded>> lastGood = new HashMap<>();
+    /** Each file's bytes at the last reload and what parsing them gave. */
+    private final Map<Path, Parsed> parsed = new HashMap<>();
     private volatile Map<ObjectRef, String> locations = Map.of();
     private volatile Snapshot lastSnapshot;
     private Map<Path, String> fingerprint = Map.of();
@@ -74,9 +90,10 @@ public final class ManifestsSource implements AutoCloseable {
         fingerprint = fingerprint(files);
         List<Problem> problems = new ArrayList<>();
         Map<Path, List<ManifestLoader.Loaded>> next = new LinkedHashMap<>();
+        Map<Path, Parsed> parsedNow = new HashMap<>();
         for (Path f : files) {
             Path shown = shown(f);
-            ManifestLoader.FileResult r = loader.load(f, shown);
+            ManifestLoader.FileResult r = parse(f, shown, parsedNow);
             if (r.parsed()) {
                 problems.addAll(r.problems());
                 next.put(f, r.objects());
@@ -94,6 +111,8 @@ public final class ManifestsSource implements AutoCloseable {
         }
         lastGood.clear();
         lastGood.putAll(next);
+        parsed.clear();
+        parsed.putAll(parsedNow);
 
         Map<String, ManifestLoader.Loaded> unique = new LinkedHashMap<>();
         Map<ObjectRef, String> locs = new HashMap<>();
@@ -122,6 +141,24 @@ public final class ManifestsSource implements AutoCloseable {
         Snapshot s = new Snapshot(List.copyOf(unique.values()), List.copyOf(problems), locations, files.size());
         lastSnapshot = s;
         return s;
+    }
+
+    private record Parsed(byte[] content, ManifestLoader.FileResult result) {
+    }
+
+    /** Parses {@code f}, or reuses the last result when its bytes are the same as at the last reload. */
+    private ManifestLoader.FileResult parse(Path f, Path shown, Map<Path, Parsed> parsedNow) {
+        byte[] content;
+        try {
+            content = Files.readAllBytes(f);
+        } catch (IOException e) {
+            return loader.load(f, shown); // reports the read error as the file's problem
+        }
+        Parsed before = parsed.get(f);
+        ManifestLoader.FileResult r = before != null && Arrays.equals(before.content(), content) ? before.result()
+            : loader.load(content, shown);
+        parsedNow.put(f, new Parsed(content, r));
+        return r;
     }
 
     private Path shown(Path f) {
@@ -174,11 +211,7 @@ public final class ManifestsSource implements AutoCloseable {
                     WatchKey key = watch.poll(SCAN_INTERVAL_MS, TimeUnit.MILLISECONDS);
                     changed = key != null && drain(key);
                     if (changed) {
-                        // Debounce: an editor's save is often several events; wait for quiet.
-                        WatchKey more;
-                        while ((more = watch.poll(debounceMs, TimeUnit.MILLISECONDS)) != null) {
-                            drain(more);
-                        }
+                        awaitQuiet();
                     }
                 } else {
                     Thread.sleep(SCAN_INTERVAL_MS);
@@ -195,6 +228,22 @@ public final class ManifestsSource implements AutoCloseable {
             } catch (IOException | RuntimeException e) {
                 LOG.log(Level.WARNING, "reloading manifests from " + dir + " failed: " + e);
             }
+        }
+    }
+
+    /** Drains events until none came for {@code debounceMs}, or {@link #MAX_COALESCE_MS} passed. */
+    private void awaitQuiet() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(MAX_COALESCE_MS);
+        while (debounceMs > 0) {
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (left <= 0) {
+                return;
+            }
+            WatchKey more = watch.poll(Math.min(debounceMs, left), TimeUnit.MILLISECONDS);
+            if (more == null) {
+                return;
+            }
+            drain(more);
         }
     }
 

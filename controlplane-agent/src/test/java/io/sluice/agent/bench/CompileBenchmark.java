@@ -1,11 +1,15 @@
 package io.sluice.agent.bench;
 
 import io.sluice.agent.ClusterState;
+import io.sluice.agent.CompilerWarmup;
 import io.sluice.agent.compile.IngressCompiler;
 import io.sluice.agent.compile.RoutePlan;
 import io.sluice.routetable.RouteTable;
 import io.sluice.routetable.shm.RouteTableFileReader;
 import io.sluice.routetable.shm.RouteTableFileWriter;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -20,7 +24,11 @@ import java.util.Arrays;
  *   <li>heap: the live set with the whole cluster and the compiled table held, after a full GC; run it with
  *       {@code -Xmx256m} to show the whole thing fits the goal's heap.</li>
  * </ul>
- * Arguments: [ingresses (10000)] [warm iterations (30)].
+ * Arguments: [ingresses (10000)] [warm iterations (30)] [{@code warmup}]. With {@code warmup}, the agent's
+ * {@link CompilerWarmup} runs while the synthetic cluster is built (standing in for the agent loading its objects)
+ * and is stopped just before the first compile, as the agent does; without, the first compile is fully cold. The
+ * first compile is reported as wall time, the compiling thread's CPU time and the JIT's compile time meanwhile (on a
+ * shared 2-core machine the wall time mostly shows who else wanted the CPUs).
  */
 public final class CompileBenchmark {
     private CompileBenchmark() {
@@ -29,22 +37,38 @@ public final class CompileBenchmark {
     public static void main(String[] args) throws Exception {
         int ingresses = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
         int iterations = args.length > 1 ? Integer.parseInt(args[1]) : 30;
+        boolean warm = args.length > 2 && args[2].equals("warmup");
         System.out.printf("JVM %s, max heap %d MB, %d CPUs%n", Runtime.version(),
             Runtime.getRuntime().maxMemory() >> 20, Runtime.getRuntime().availableProcessors());
 
         long t0 = System.nanoTime();
+        CompilerWarmup warmup = warm ? CompilerWarmup.start(IngressCompiler.Options.defaults()) : null;
         ClusterState state = SyntheticCluster.build(ingresses);
         System.out.printf("cluster: %d objects built and loaded in %.0f ms%n", state.size(), ms(System.nanoTime() - t0));
 
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        String warmed = "";
+        if (warmup != null) {
+            long w0 = System.nanoTime();
+            int rounds = warmup.stop();
+            warmed = String.format(", after a warm-up of %d rounds (stopping it took %.1f ms)", rounds,
+                ms(System.nanoTime() - w0));
+        }
         IngressCompiler compiler = new IngressCompiler();
+        long jit0 = jit.getTotalCompilationTime();
+        long cpu0 = threads.getCurrentThreadCpuTime();
         long c0 = System.nanoTime();
         RoutePlan plan = compiler.compileRoutes(state);
         RouteTable table = compiler.resolveEndpoints(plan, state, 1);
         long cold = System.nanoTime() - c0;
+        long coldCpu = threads.getCurrentThreadCpuTime() - cpu0;
+        long coldJit = jit.getTotalCompilationTime() - jit0;
         System.out.printf("table: %d Ingresses, %d hosts, %d paths, %d backends, %d problems%n",
             plan.claimedIngresses().size(), table.hosts().size(), plan.pathCount(), table.backends().size(),
             plan.problems().size());
-        System.out.printf("full compile, cold (first in this JVM): %.1f ms%n", ms(cold));
+        System.out.printf("full compile, first in this JVM%s: %.1f ms (thread CPU %.1f ms; JIT meanwhile %d ms)%n",
+            warmed, ms(cold), ms(coldCpu), coldJit);
 
         long[] full = new long[iterations];
         long[] routePhase = new long[iterations];

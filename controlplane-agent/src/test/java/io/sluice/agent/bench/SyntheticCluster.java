@@ -2,8 +2,11 @@ package io.sluice.agent.bench;
 
 import static io.sluice.agent.Fixtures.*;
 
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
 import io.sluice.agent.ClusterState;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A large, plausible cluster for the compile benchmark: {@code ingresses} Ingresses over 100 namespaces, each with one
@@ -19,22 +22,30 @@ public final class SyntheticCluster {
 
     public static ClusterState build(int ingresses) {
         ClusterState s = new ClusterState();
-        s.upsert(ourClass());
+        for (HasMetadata o : objects(ingresses)) {
+            s.upsert(o);
+        }
+        return s;
+    }
+
+    /** The cluster's objects, in the order {@link #build} loads them (also written as manifests by benchmarks). */
+    public static List<HasMetadata> objects(int ingresses) {
+        List<HasMetadata> out = new ArrayList<>(3 * ingresses + 2 * NAMESPACES + 1);
+        out.add(ourClass());
         for (int n = 0; n < NAMESPACES; n++) {
             String ns = "team-" + n;
-            s.upsert(service(ns, "api", port("http", 80, 8080)));
-            s.upsert(slice(ns, "api-1", "api", "http", 8080, endpoints(n, 1000, 3)));
+            out.add(service(ns, "api", port("http", 80, 8080)));
+            out.add(slice(ns, "api-1", "api", "http", 8080, endpoints(n, 1000, 3)));
         }
         for (int i = 0; i < ingresses; i++) {
             int n = i % NAMESPACES;
             String ns = "team-" + n;
             String app = "app-" + i;
-            s.upsert(service(ns, app, port("http", 80, 8080)));
-            s.upsert(slice(ns, app + "-1", app, "http", 8080, endpoints(n, i, 3)));
-            Fixtures_Ing ing = new Fixtures_Ing(ns, app, i);
-            s.upsert(ing.build());
+            out.add(service(ns, app, port("http", 80, 8080)));
+            out.add(slice(ns, app + "-1", app, "http", 8080, endpoints(n, i, 3)));
+            out.add(new Fixtures_Ing(ns, app, i).build());
         }
-        return s;
+        return out;
     }
 
     /** Moves every endpoint of namespace team-0's apps: an endpoint-only change touching 1% of the slices. */
