@@ -255,11 +255,19 @@ final class Planner {
             }
         }
         if (!perQueueIrqs) {
+            // Software devices (veth) hand every packet to RPS as if it came from rx-0 (seen on 6.x kernels), so a
+            // per-queue mask would put every flow on one CPU. Every queue gets all shard CPUs instead: RPS spreads
+            // flows over them by its flow hash, and the data plane's reuseport steering serves each connection on
+            // the CPU RPS chose.
+            int[] all = new int[shards.size()];
+            for (int i = 0; i < all.length; i++) {
+                all[i] = shards.get(i).cpu();
+            }
+            String mask = CpuList.formatMask(CpuList.of(all));
             for (CoreMap.Shard s : shards) {
                 settings.add(new FileSetting("/sys/class/net/" + dev + "/queues/rx-" + s.queue() + "/rps_cpus",
-                        FileSetting.Format.CPUMASK, CpuList.formatMask(CpuList.of(s.cpu())),
-                        "rx-" + s.queue() + " rps_cpus", "no queue IRQs: RPS moves queue " + s.queue()
-                        + " to shard " + s.shard() + "'s CPU"));
+                        FileSetting.Format.CPUMASK, mask, "rx-" + s.queue() + " rps_cpus",
+                        "no queue IRQs: RPS spreads queue " + s.queue() + "'s flows over the shard CPUs"));
             }
         }
         for (CoreMap.Shard s : shards) {
