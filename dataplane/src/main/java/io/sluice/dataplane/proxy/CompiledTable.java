@@ -21,16 +21,24 @@ public final class CompiledTable {
     public final long compiledNanos;
 
     public CompiledTable(RouteTable source) {
-        this(source, null);
+        this(source, null, null);
     }
 
-    /** With {@code sameRules} non-null, the hosts and rules are unchanged: its router is reused (endpoint updates). */
-    public CompiledTable(RouteTable source, Router sameRules) {
+    /**
+     * Compiles {@code source} as the successor of {@code previous} (may be null). With {@code sameRules} non-null
+     * the hosts and rules are unchanged and its router is reused (endpoint updates). A backend equal to the one at
+     * the same index of {@code previous} keeps its spec object, so that shards keep their view of it (see
+     * {@code Shard.install}): an update then costs in proportion to what changed, not to the table.
+     */
+    public CompiledTable(RouteTable source, Router sameRules, CompiledTable previous) {
         this.source = source;
         this.router = sameRules != null ? sameRules.withGeneration(source.generation()) : Router.compile(source);
         this.backends = new BackendSpec[source.backends().size()];
         for (int i = 0; i < backends.length; i++) {
-            backends[i] = new BackendSpec(source.backends().get(i));
+            Backend b = source.backends().get(i);
+            boolean same = previous != null && i < previous.backends.length
+                && previous.source.backends().get(i).equals(b);
+            backends[i] = same ? previous.backends[i] : new BackendSpec(b);
         }
         this.compiledNanos = System.nanoTime();
     }

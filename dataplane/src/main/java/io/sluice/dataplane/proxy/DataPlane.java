@@ -60,7 +60,7 @@ public final class DataPlane implements AutoCloseable {
             throw new IllegalArgumentException("generation " + table.generation() + " is not newer than "
                 + current.generation());
         }
-        CompiledTable t = endpointsOnly ? new CompiledTable(table, current.router) : new CompiledTable(table);
+        CompiledTable t = new CompiledTable(table, endpointsOnly ? current.router : null, current);
         current = t;
         for (Shard s : shards) {
             s.publish(t);

@@ -34,6 +34,7 @@ import io.sluice.dataplane.steering.SteeringStats;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -80,6 +81,10 @@ public final class Shard implements SteeredShard {
     Router router;
     ShardBackend[] backends = new ShardBackend[0];
     private final HashMap<String, UpstreamPool> pools = new HashMap<>();
+    /** Tables installed so far: the stamp that marks the pools the current table uses. */
+    private long installs;
+    /** This shard's view of each backend of the installed table, by the table's (shared, immutable) spec. */
+    private IdentityHashMap<CompiledTable.BackendSpec, ShardBackend> viewBySpec = new IdentityHashMap<>();
     long nowMs;
     private DownstreamConnection connHead;
     private int openConnections;
@@ -196,27 +201,40 @@ public final class Shard implements SteeredShard {
      * that stays, and retires the pools of endpoints that went away (their in-flight exchanges finish first).
      */
     private void install(CompiledTable table, long publishedNanos) {
-        HashMap<String, UpstreamPool> used = new HashMap<>();
+        long stamp = ++installs; // pools the new table uses get this stamp; the others are retired below
         ShardBackend[] bs = new ShardBackend[table.backends.length];
+        IdentityHashMap<CompiledTable.BackendSpec, ShardBackend> views = new IdentityHashMap<>(bs.length * 2);
         DataPlaneConfig.Upstream u = config.upstream();
         for (int i = 0; i < bs.length; i++) {
             CompiledTable.BackendSpec spec = table.backends[i];
-            ShardEndpoint[] eps = new ShardEndpoint[spec.endpoints.length];
-            for (int j = 0; j < eps.length; j++) {
-                CompiledTable.EndpointSpec es = spec.endpoints[j];
-                UpstreamPool p = pools.get(es.key);
-                if (p == null || p.retired) {
-                    p = new UpstreamPool(es.key, es.address, u.maxConnectionsPerEndpoint(), u.maxIdlePerEndpoint(),
-                        u.maxPendingPerEndpoint());
-                    pools.put(es.key, p);
+            ShardBackend view = viewBySpec.get(spec);
+            if (view != null && usable(view)) {
+                // An unchanged backend (CompiledTable kept its spec): keep this shard's view of it, with its balancer
+                // position and in-flight counts, instead of rebuilding it (most updates change a few endpoints).
+                for (ShardEndpoint e : view.endpoints) {
+                    e.pool.usedBy = stamp;
                 }
-                used.put(es.key, p);
-                eps[j] = new ShardEndpoint(es, p);
+            } else {
+                ShardEndpoint[] eps = new ShardEndpoint[spec.endpoints.length];
+                for (int j = 0; j < eps.length; j++) {
+                    CompiledTable.EndpointSpec es = spec.endpoints[j];
+                    UpstreamPool p = pools.get(es.key);
+                    if (p == null || p.retired) {
+                        p = new UpstreamPool(es.key, es.address, u.maxConnectionsPerEndpoint(),
+                            u.maxIdlePerEndpoint(), u.maxPendingPerEndpoint());
+                        pools.put(es.key, p);
+                    }
+                    p.usedBy = stamp;
+                    eps[j] = new ShardEndpoint(es, p);
+                }
+                view = new ShardBackend(spec.name, spec.balancer, eps, (long) id * 0x9E3779B97F4A7C15L + i + 1);
             }
-            bs[i] = new ShardBackend(spec.name, spec.balancer, eps, (long) id * 0x9E3779B97F4A7C15L + i + 1);
+            bs[i] = view;
+            views.put(spec, view);
         }
+        viewBySpec = views;
         pools.values().removeIf(p -> {
-            if (!used.containsKey(p.key)) {
+            if (p.usedBy != stamp) {
                 p.retire();
                 return true;
             }
@@ -310,6 +328,15 @@ public final class Shard implements SteeredShard {
         c.nextConn = null;
         openConnections--;
         liveConnections = openConnections;
+    }
+
+    private static boolean usable(ShardBackend view) {
+        for (ShardEndpoint e : view.endpoints) {
+            if (e.pool.retired) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Every 100 ms: advance the shard clock and fire the deadlines that passed (timeouts without a timer each). */

@@ -20,6 +20,8 @@ public final class UpstreamPool {
     int open;
     /** Set when no route table references this endpoint any more: connections close instead of returning. */
     boolean retired;
+    /** The shard's install stamp of the last table that uses this pool (see Shard.install). */
+    long usedBy;
 
     UpstreamPool(String key, InetSocketAddress address, int maxConnections, int maxIdle, int maxPending) {
         this.key = key;
