@@ -9,7 +9,6 @@ import io.sluice.dataplane.proxy.DataPlane;
 import io.sluice.dataplane.proxy.Shard;
 import io.sluice.dataplane.route.Route;
 
-import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -280,9 +279,5 @@ public final class DataPlaneMain {
             done.countDown();
         }, "sluice-shutdown"));
         done.await();
-    }
-
-    static String read(Path p) throws IOException {
-        return java.nio.file.Files.readString(p);
     }
 }

@@ -30,17 +30,13 @@ public final class Ascii {
     /** forEachByte processor: stops at a control byte not allowed in a field value (all but HTAB, and DEL). */
     public static final io.netty.util.ByteProcessor FIELD_VALUE_CTL = b -> (b >= 0x20 || b == '\t' || b < 0) && b != 0x7f;
     /** forEachByte processor: stops at a byte not allowed in a request target. */
-    public static final io.netty.util.ByteProcessor NOT_TARGET = b -> TARGET[b & 0xff] || b == ' ';
+    public static final io.netty.util.ByteProcessor NOT_TARGET = b -> TARGET[b & 0xff];
 
     private Ascii() {
     }
 
     public static boolean isTchar(int b) {
         return TCHAR[b & 0xff];
-    }
-
-    public static boolean isTargetByte(int b) {
-        return TARGET[b & 0xff];
     }
 
     public static int lower(int b) {

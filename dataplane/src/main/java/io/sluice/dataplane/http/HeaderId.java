@@ -23,7 +23,6 @@ public final class HeaderId {
     public static final byte X_FORWARDED_HOST = 13;
     public static final byte X_FORWARDED_PORT = 14;
 
-    private static final byte[][] BY_LENGTH_NAMES = new byte[18][];
     private static final byte[][] NAMES = {
         null,
         ascii("host"), ascii("content-length"), ascii("transfer-encoding"), ascii("connection"),

@@ -195,24 +195,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     private void append(ByteBuf in) {
-        if (cum == null) {
-            cum = in;
-            return;
-        }
-        if (!cum.isReadable()) {
-            cum.release();
-            cum = in;
-            return;
-        }
-        int need = in.readableBytes();
-        if (cum.refCnt() > 1 || cum.isReadOnly() || cum.maxWritableBytes() < need || cum.writableBytes() < need) {
-            ByteBuf merged = ch.alloc().directBuffer(cum.readableBytes() + need);
-            merged.writeBytes(cum);
-            cum.release();
-            cum = merged;
-        }
-        cum.writeBytes(in);
-        in.release();
+        cum = Cumulation.append(ch.alloc(), cum, in);
     }
 
     private void compact() {

@@ -103,18 +103,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements C
             o.writeResponseBody(in);
             return;
         }
-        if (cum == null) {
-            cum = in;
-        } else {
-            if (cum.refCnt() > 1 || cum.writableBytes() < in.readableBytes()) {
-                ByteBuf merged = ctx.alloc().directBuffer(cum.readableBytes() + in.readableBytes());
-                merged.writeBytes(cum);
-                cum.release();
-                cum = merged;
-            }
-            cum.writeBytes(in);
-            in.release();
-        }
+        cum = Cumulation.append(ctx.alloc(), cum, in);
         process();
         if (cum != null && !cum.isReadable()) {
             cum.release();

@@ -13,7 +13,6 @@ import org.junit.jupiter.api.Timeout;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -390,8 +389,4 @@ class ProxyIntegrationTest {
         return MessageDigest.getInstance("SHA-256").digest(b);
     }
 
-    @SuppressWarnings("unused")
-    private static String hex(byte[] b) {
-        return HexFormat.of().formatHex(b);
-    }
 }

@@ -105,15 +105,9 @@ public final class ToeplitzHash {
 
     /** Hash of an IPv4 4-tuple (the NIC's "TCP/IPv4" and "UDP/IPv4" hash types). */
     public int hashIpv4(int srcAddress, int dstAddress, int srcPort, int dstPort) {
+        // The hash is linear: the 4-tuple's is the addresses' hash xor the ports' contribution (input bytes 8-11).
         final int[] t = table;
-        return t[srcAddress >>> 24]
-                ^ t[256 + ((srcAddress >>> 16) & 0xff)]
-                ^ t[512 + ((srcAddress >>> 8) & 0xff)]
-                ^ t[768 + (srcAddress & 0xff)]
-                ^ t[1024 + (dstAddress >>> 24)]
-                ^ t[1280 + ((dstAddress >>> 16) & 0xff)]
-                ^ t[1536 + ((dstAddress >>> 8) & 0xff)]
-                ^ t[1792 + (dstAddress & 0xff)]
+        return hashIpv4(srcAddress, dstAddress)
                 ^ t[2048 + ((srcPort >>> 8) & 0xff)]
                 ^ t[2304 + (srcPort & 0xff)]
                 ^ t[2560 + ((dstPort >>> 8) & 0xff)]
