@@ -3,6 +3,7 @@ package io.sluice.routetable.shm;
 import static io.sluice.routetable.shm.RouteTableImage.*;
 
 import io.sluice.routetable.Backend;
+import io.sluice.routetable.BackendProtocol;
 import io.sluice.routetable.Balancer;
 import io.sluice.routetable.Endpoint;
 import io.sluice.routetable.PathRule;
@@ -21,6 +22,7 @@ import java.util.List;
  */
 public final class RouteTableDecoder {
     private static final Balancer[] BALANCERS = Balancer.values();
+    private static final BackendProtocol[] PROTOCOLS = BackendProtocol.values();
     private static final PathType[] PATH_TYPES = PathType.values();
 
     private long routesVersion = Long.MIN_VALUE;
@@ -29,6 +31,7 @@ public final class RouteTableDecoder {
     private List<VirtualHost> hosts;
     private String[] backendNames;
     private Balancer[] balancers;
+    private BackendProtocol[] protocols;
     private int defaultBackend;
 
     private long tlsVersion = Long.MIN_VALUE;
@@ -116,6 +119,7 @@ public final class RouteTableDecoder {
         List<VirtualHost> newHosts = hosts;
         String[] newNames = backendNames;
         Balancer[] newBalancers = balancers;
+        BackendProtocol[] newProtocols = protocols;
         int newDefault = defaultBackend;
         if (!reuseRoutes) {
             checkCrc("ROUTES", image, rOffset, rLength, rCrc);
@@ -125,6 +129,7 @@ public final class RouteTableDecoder {
             int nb = in.getCount(2);
             newNames = new String[nb];
             newBalancers = new Balancer[nb];
+            newProtocols = new BackendProtocol[nb];
             for (int i = 0; i < nb; i++) {
                 newNames[i] = ref(in, strings);
                 int bal = in.getByte();
@@ -132,6 +137,11 @@ public final class RouteTableDecoder {
                     throw in.corrupt("unknown balancer " + bal);
                 }
                 newBalancers[i] = BALANCERS[bal];
+                int proto = in.getByte();
+                if (proto >= PROTOCOLS.length) {
+                    throw in.corrupt("unknown backend protocol " + proto);
+                }
+                newProtocols[i] = PROTOCOLS[proto];
             }
             int nh = in.getCount(2);
             VirtualHost[] vhs = new VirtualHost[nh];
@@ -213,7 +223,7 @@ public final class RouteTableDecoder {
                     throw new CorruptRouteTableException("ENDPOINTS section: " + e.getMessage(), e);
                 }
             }
-            backends[b] = new Backend(newNames[b], newBalancers[b], Arrays.asList(eps));
+            backends[b] = new Backend(newNames[b], newBalancers[b], Arrays.asList(eps), newProtocols[b]);
         }
         if (!in.atEnd()) {
             throw in.corrupt(in.remaining() + " trailing bytes");
@@ -232,6 +242,7 @@ public final class RouteTableDecoder {
             hosts = table.hosts();
             backendNames = newNames;
             balancers = newBalancers;
+            protocols = newProtocols;
             defaultBackend = newDefault;
         }
         if (!reuseTls) {

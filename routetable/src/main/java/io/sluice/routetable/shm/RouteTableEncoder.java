@@ -17,7 +17,7 @@ import java.util.Map;
  * sections: when a table differs from the previous one only in its endpoints, those sections are copied as bytes
  * with their old version, and only the ENDPOINTS section is encoded. "Only endpoints" is decided by comparing the
  * host list (by identity first, which the agent preserves when it recompiles endpoints only, else by value), the
- * backends' names and balancers, the default backend and the certificates.
+ * backends' names, balancers and protocols, the default backend and the certificates.
  *
  * <p>Single-threaded; the writer owns one.
  */
@@ -28,6 +28,7 @@ public final class RouteTableEncoder {
     private List<VirtualHost> lastHosts;
     private String[] lastBackendNames;
     private byte[] lastBalancers;
+    private byte[] lastProtocols;
     private int lastDefaultBackend;
     private byte[] routesBytes;
     private int routesCrc;
@@ -141,7 +142,8 @@ public final class RouteTableEncoder {
         List<Backend> backends = t.backends();
         for (int i = 0; i < lastBackendNames.length; i++) {
             Backend b = backends.get(i);
-            if (b.balancer().ordinal() != lastBalancers[i] || !b.name().equals(lastBackendNames[i])) {
+            if (b.balancer().ordinal() != lastBalancers[i] || b.protocol().ordinal() != lastProtocols[i]
+                || !b.name().equals(lastBackendNames[i])) {
                 return false;
             }
         }
@@ -154,9 +156,11 @@ public final class RouteTableEncoder {
         int n = t.backends().size();
         lastBackendNames = new String[n];
         lastBalancers = new byte[n];
+        lastProtocols = new byte[n];
         for (int i = 0; i < n; i++) {
             lastBackendNames[i] = t.backends().get(i).name();
             lastBalancers[i] = (byte) t.backends().get(i).balancer().ordinal();
+            lastProtocols[i] = (byte) t.backends().get(i).protocol().ordinal();
         }
     }
 
@@ -182,6 +186,7 @@ public final class RouteTableEncoder {
         for (Backend b : t.backends()) {
             out.putVarint(strings.get(b.name()));
             out.putByte(b.balancer().ordinal());
+            out.putByte(b.protocol().ordinal());
         }
         out.putVarint(t.hosts().size());
         for (VirtualHost vh : t.hosts()) {

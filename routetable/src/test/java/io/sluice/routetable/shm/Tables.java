@@ -33,7 +33,8 @@ final class Tables {
                 eps.add(new Endpoint(host, 1 + e.nextInt(65535), 1 + e.nextInt(10), e.nextInt(7) == 0));
             }
             backends.add(new Backend("ns" + (b % 7) + "/svc-" + b + ":" + (80 + r.nextInt(3)),
-                balancers[r.nextInt(balancers.length)], eps));
+                balancers[r.nextInt(balancers.length)], eps,
+                io.sluice.routetable.BackendProtocol.values()[b % io.sluice.routetable.BackendProtocol.values().length]));
         }
         List<VirtualHost> vhs = new ArrayList<>(hosts);
         for (int h = 0; h < hosts; h++) {
