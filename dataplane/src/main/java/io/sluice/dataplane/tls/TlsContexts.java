@@ -107,7 +107,13 @@ public final class TlsContexts {
         // Host -> entries covering it, first of each key type (table entries come first).
         Map<String, List<TlsCertificate>> byHost = new LinkedHashMap<>();
         List<TlsCertificate> defaults = new ArrayList<>();
-        for (TlsCertificate c : all) {
+        java.util.Set<String> tableHosts = new java.util.HashSet<>();
+        for (TlsCertificate c : tableEntries) {
+            tableHosts.addAll(c.hosts());
+        }
+        for (int ci = 0; ci < all.size(); ci++) {
+            TlsCertificate c = all.get(ci);
+            boolean fromFile = ci >= tableEntries.size();
             if (c.options().passthrough()) {
                 for (String h : c.hosts()) {
                     HostTls p = new HostTls(c.name(), null, c.options(), true);
@@ -119,10 +125,13 @@ public final class TlsContexts {
             if (p == null) {
                 continue;
             }
-            if (c.hosts().isEmpty()) {
+            if (c.hosts().isEmpty() && !(fromFile && tableHasDefault(tableEntries))) {
                 addOfType(defaults, c, parsed);
             }
             for (String h : c.hosts()) {
+                if (fromFile && tableHosts.contains(h)) {
+                    continue; // the route table's certificates for a host replace the config file's
+                }
                 addOfType(byHost.computeIfAbsent(h, k -> new ArrayList<>()), c, parsed);
             }
         }
@@ -168,6 +177,15 @@ public final class TlsContexts {
     /** The same certificates as {@code previous}: carry it over. */
     public boolean sameInputs(List<TlsCertificate> entries) {
         return tableEntries.equals(entries);
+    }
+
+    private static boolean tableHasDefault(List<TlsCertificate> entries) {
+        for (TlsCertificate c : entries) {
+            if (c.hosts().isEmpty() && !c.options().passthrough()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String key(String host) {
@@ -322,7 +340,14 @@ public final class TlsContexts {
             List<X509Certificate> chain = Pem.certificates(c.certificateChainPem());
             PrivateKey key = Pem.privateKey(c.privateKeyPem());
             X509Certificate leaf = chain.get(0);
-            leaf.checkValidity();
+            try {
+                leaf.checkValidity();
+            } catch (java.security.cert.CertificateExpiredException e) {
+                throw new GeneralSecurityException("the certificate expired on " + leaf.getNotAfter().toInstant());
+            } catch (java.security.cert.CertificateNotYetValidException e) {
+                throw new GeneralSecurityException("the certificate is not valid before "
+                    + leaf.getNotBefore().toInstant());
+            }
             if (!leaf.getPublicKey().getAlgorithm().equals(key.getAlgorithm())) {
                 throw new GeneralSecurityException("the private key (" + key.getAlgorithm()
                     + ") does not belong to the certificate (" + leaf.getPublicKey().getAlgorithm() + ")");
