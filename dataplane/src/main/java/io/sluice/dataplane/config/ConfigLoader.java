@@ -138,11 +138,12 @@ public final class ConfigLoader {
             "sessionTimeoutSeconds", "handshakeTimeoutMs"));
         TlsSettings d = TlsSettings.DEFAULT;
         List<TlsCertificate> certs = new ArrayList<>();
+        Map<String, byte[]> ocsp = new HashMap<>();
         List<Object> cl = list(m.getOrDefault("certificates", List.of()), "tls.certificates");
         for (int i = 0; i < cl.size(); i++) {
             String at = "tls.certificates[" + i + "]";
             Map<String, Object> c = map(cl.get(i), at);
-            keys(c, at, Set.of("name", "hosts", "certFile", "keyFile"));
+            keys(c, at, Set.of("name", "hosts", "certFile", "keyFile", "ocspFile"));
             List<String> hosts = new ArrayList<>();
             List<Object> hl = list(c.getOrDefault("hosts", List.of()), at + ".hosts");
             for (int j = 0; j < hl.size(); j++) {
@@ -151,6 +152,14 @@ public final class ConfigLoader {
             String chain = readFile(str(c.get("certFile"), at + ".certFile"), at + ".certFile");
             String key = readFile(str(c.get("keyFile"), at + ".keyFile"), at + ".keyFile");
             String name = c.containsKey("name") ? str(c.get("name"), at + ".name") : "file/" + i;
+            if (c.containsKey("ocspFile")) {
+                String f = str(c.get("ocspFile"), at + ".ocspFile");
+                try {
+                    ocsp.put(name, Files.readAllBytes(Path.of(f)));
+                } catch (IOException e) {
+                    throw new ConfigException(at + ".ocspFile: cannot read " + f + ": " + e.getMessage());
+                }
+            }
             try {
                 io.sluice.dataplane.tls.Pem.certificates(chain);
                 io.sluice.dataplane.tls.Pem.privateKey(key);
@@ -184,7 +193,7 @@ public final class ConfigLoader {
             posInt(m.getOrDefault("ticketRotationSeconds", d.ticketRotationSeconds()), "tls.ticketRotationSeconds"),
             nonNegInt(m.getOrDefault("sessionCacheSize", d.sessionCacheSize()), "tls.sessionCacheSize"),
             posInt(m.getOrDefault("sessionTimeoutSeconds", d.sessionTimeoutSeconds()), "tls.sessionTimeoutSeconds"),
-            posInt(m.getOrDefault("handshakeTimeoutMs", d.handshakeTimeoutMs()), "tls.handshakeTimeoutMs"));
+            posInt(m.getOrDefault("handshakeTimeoutMs", d.handshakeTimeoutMs()), "tls.handshakeTimeoutMs"), ocsp);
     }
 
     private static List<String> strings(Object o, String at) {

@@ -25,6 +25,7 @@ import java.util.List;
  * @param sessionCacheSize    server-side session cache entries per certificate context (0: no cache)
  * @param sessionTimeoutSeconds lifetime of sessions and tickets
  * @param handshakeTimeoutMs  a ClientHello and handshake must complete within this
+ * @param ocspResponses       DER OCSP responses to staple, by certificate name (config {@code ocspFile}); read at start
  */
 public record TlsSettings(
     List<TlsCertificate> certificates,
@@ -39,7 +40,8 @@ public record TlsSettings(
     int ticketRotationSeconds,
     int sessionCacheSize,
     int sessionTimeoutSeconds,
-    int handshakeTimeoutMs) {
+    int handshakeTimeoutMs,
+    java.util.Map<String, byte[]> ocspResponses) {
 
     public static final String DEFAULT_CIPHERS = String.join(":",
         "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
@@ -48,17 +50,18 @@ public record TlsSettings(
 
     public static final TlsSettings DEFAULT = new TlsSettings(List.of(), List.of("TLSv1.2", "TLSv1.3"),
         DEFAULT_CIPHERS, List.of("X25519", "P-256", "P-384"), "max-age=31536000; includeSubDomains", true, 0,
-        "default", null, 3600, 20_480, 600, 10_000);
+        "default", null, 3600, 20_480, 600, 10_000, java.util.Map.of());
 
     public TlsSettings {
         certificates = List.copyOf(certificates);
         protocols = List.copyOf(protocols);
         groups = List.copyOf(groups);
+        ocspResponses = ocspResponses == null ? java.util.Map.of() : java.util.Map.copyOf(ocspResponses);
     }
 
     public TlsSettings withCertificates(List<TlsCertificate> certs) {
         return new TlsSettings(certs, protocols, ciphers, groups, hsts, sslRedirect, httpsPort, unknownSni,
             ticketKeyFile, ticketRotationSeconds, sessionCacheSize, sessionTimeoutSeconds,
-            handshakeTimeoutMs);
+            handshakeTimeoutMs, ocspResponses);
     }
 }

@@ -49,6 +49,9 @@ final class TlsAcceptor extends AbstractSniHandler<TlsContexts.HostTls> {
         }
         SslHandler ssl = t.context.newHandler(ctx.alloc());
         ssl.setHandshakeTimeoutMillis(shard.config.tls().handshakeTimeoutMs());
+        if (t.ocsp != null && ssl.engine() instanceof io.netty.handler.ssl.ReferenceCountedOpenSslEngine e) {
+            e.setOcspResponse(t.ocsp); // stapled in this handshake's CertificateStatus
+        }
         downstream.tlsHost = t;
         ctx.pipeline().replace(this, "tls", ssl);
     }

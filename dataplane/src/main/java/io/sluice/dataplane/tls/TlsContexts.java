@@ -9,7 +9,6 @@ import io.netty.handler.ssl.OpenSslCredentialBuilder;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
-import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.sluice.dataplane.config.TlsSettings;
 import io.sluice.routetable.TlsCertificate;
 import io.sluice.routetable.TlsOptions;
@@ -51,12 +50,15 @@ public final class TlsContexts {
         public final TlsOptions options;
         /** True: forward the connection to the backend of the host's {@code /} rule without terminating. */
         public final boolean passthrough;
+        /** A DER OCSP response to staple, or null. */
+        public final byte[] ocsp;
 
-        HostTls(String name, SslContext context, TlsOptions options, boolean passthrough) {
+        HostTls(String name, SslContext context, TlsOptions options, boolean passthrough, byte[] ocsp) {
             this.name = name;
             this.context = context;
             this.options = options;
             this.passthrough = passthrough;
+            this.ocsp = ocsp;
         }
     }
 
@@ -116,7 +118,7 @@ public final class TlsContexts {
             boolean fromFile = ci >= tableEntries.size();
             if (c.options().passthrough()) {
                 for (String h : c.hosts()) {
-                    HostTls p = new HostTls(c.name(), null, c.options(), true);
+                    HostTls p = new HostTls(c.name(), null, c.options(), true, null);
                     (h.startsWith("*.") ? wildcard : exact).putIfAbsent(key(h), p);
                 }
                 continue;
@@ -222,7 +224,8 @@ public final class TlsContexts {
             }
             byEntries.put(List.copyOf(entries), ctx);
         }
-        return new HostTls(entries.get(0).name(), ctx, o, false);
+        return new HostTls(entries.get(0).name(), ctx, o, false,
+            settings.ocspResponses().get(entries.get(0).name()));
     }
 
     private SslContext serverContext(List<TlsCertificate> entries, Map<TlsCertificate, Parsed> parsed, TlsOptions o,
@@ -247,7 +250,7 @@ public final class TlsContexts {
         List<String> suites = new ArrayList<>(List.of(TLS13_SUITES));
         suites.addAll(List.of(ciphers.split(":")));
         b.protocols(protocols.toArray(new String[0]))
-            .ciphers(suites, SupportedCipherSuiteFilter.INSTANCE)
+            .ciphers(suites, io.netty.handler.ssl.IdentityCipherSuiteFilter.INSTANCE)
             .sessionCacheSize(settings.sessionCacheSize())
             .sessionTimeout(settings.sessionTimeoutSeconds())
             .option(OpenSslContextOption.GROUPS, settings.groups().toArray(new String[0]))
@@ -256,6 +259,9 @@ public final class TlsContexts {
                 ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
                 http2 ? new String[] {ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1}
                     : new String[] {ApplicationProtocolNames.HTTP_1_1}));
+        if (settings.ocspResponses().containsKey(entries.get(0).name())) {
+            b.enableOcsp(true);
+        }
         if (o.clientAuth() != TlsOptions.ClientAuth.OFF) {
             b.clientAuth(o.clientAuth() == TlsOptions.ClientAuth.ON ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL)
                 .trustManager(Pem.certificates(o.clientCaPem()));

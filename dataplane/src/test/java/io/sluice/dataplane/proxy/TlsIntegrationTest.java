@@ -71,6 +71,12 @@ class TlsIntegrationTest {
         leaf("expired", "ec", "old.test", "DNS:old.test", -1);
         leaf("mtls", "ec", "mtls.test", "DNS:mtls.test", 30);
         leaf("backend", "ec", "backend.internal", "DNS:backend.internal", 30);
+        // An OCSP response for the ec certificate, as a responder would give it (made offline by openssl ocsp).
+        String serial = runIn(dir, "openssl", "x509", "-in", "ec.crt", "-noout", "-serial").out.trim().substring(7);
+        Files.writeString(dir.resolve("index.txt"), "V\t301231000000Z\t\t" + serial + "\tunknown\t/CN=secure.test\n");
+        openssl("ocsp", "-issuer", "ca.crt", "-cert", "ec.crt", "-reqout", "ocsp-req.der", "-no_nonce");
+        openssl("ocsp", "-index", "index.txt", "-rsigner", "ca.crt", "-rkey", "ca.key", "-CA", "ca.crt", "-reqin",
+            "ocsp-req.der", "-respout", "ec.ocsp", "-ndays", "7");
 
         origin = new Origin(TestSupport.ok("o1"));
         tlsPort = TestSupport.freePort();
@@ -82,7 +88,7 @@ class TlsIntegrationTest {
             timeouts: {connectMs: 1000, readMs: 3000, idleMs: 10000}
             tls:
               certificates:
-                - {name: ec, hosts: ["secure.test", "*.wild.test"], certFile: "%s", keyFile: "%s"}
+                - {name: ec, hosts: ["secure.test", "*.wild.test"], certFile: "%s", keyFile: "%s", ocspFile: "%s"}
                 - {name: rsa, hosts: ["secure.test"], certFile: "%s", keyFile: "%s"}
             backends:
               - name: app
@@ -94,7 +100,8 @@ class TlsIntegrationTest {
                 paths: [{path: /, backend: app}]
               - host: plain.test
                 paths: [{path: /, backend: app}]
-            """.formatted(plainPort, tlsPort, dir.resolve("ec.crt"), dir.resolve("ec.key"), dir.resolve("rsa.crt"),
+            """.formatted(plainPort, tlsPort, dir.resolve("ec.crt"), dir.resolve("ec.key"), dir.resolve("ec.ocsp"),
+            dir.resolve("rsa.crt"),
             dir.resolve("rsa.key"), origin.port());
         proxy = new Running(io.sluice.dataplane.proxy.DataPlane.start(
             io.sluice.dataplane.config.ConfigLoader.parse(yaml, 0).withCpus(new int[] {0, 1 % Runtime.getRuntime()
@@ -130,6 +137,15 @@ class TlsIntegrationTest {
         assertTrue(unknown.contains("CN = Sluice Default Certificate"), unknown);
         String noSni = sClient("-noservername");
         assertTrue(noSni.contains("CN = Sluice Default Certificate"), noSni);
+    }
+
+    @Test
+    void ocspResponseIsStapled() throws Exception {
+        String out = sClient("-servername", "a.wild.test", "-status"); // a single-certificate host: see README on OCSP
+        assertTrue(out.contains("OCSP Response Status: successful"), out);
+        assertTrue(out.contains("Cert Status: good"), out);
+        String none = sClient("-servername", "nobody.example", "-status");
+        assertTrue(none.contains("OCSP response: no response sent"), none);
     }
 
     @Test
