@@ -3,7 +3,7 @@ package io.sluice.agent;
 import java.nio.file.Path;
 import java.util.List;
 
-/** The agent's own option parser, for the deploy tests: the DaemonSet's agent args must parse as the agent parses them. */
+/** The agent's own option parser, for the deploy tests: the DaemonSet's agent args parse as the agent parses them. */
 public final class AgentArgs {
     private AgentArgs() {
     }
