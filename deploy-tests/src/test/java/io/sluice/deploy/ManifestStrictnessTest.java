@@ -76,4 +76,19 @@ class ManifestStrictnessTest {
         assertEquals(ns, Manifests.one(Manifests.all(), io.fabric8.kubernetes.api.model.Namespace.class)
             .getMetadata().getName());
     }
+
+    /** Where kubectl is installed: its own kustomize renders the directory, with the image named as set there. */
+    @Test
+    void kubectlKustomizeRendersIt() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(DockerfileTest.onPath("kubectl"), "kubectl not installed");
+        Process p = new ProcessBuilder("kubectl", "kustomize", Manifests.K8S.toString()).redirectErrorStream(true)
+            .start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        assertEquals(8, out.lines().filter(l -> l.startsWith("kind: ")).count(), out);
+        assertEquals(3, out.lines().filter(l -> l.strip().equals("image: sluice:0.1.0-SNAPSHOT")).count(), out);
+        // The rendered output is as strict as the sources.
+        assertEquals(8, Manifests.parse(Path.of("rendered.yaml"), out).size());
+    }
 }
