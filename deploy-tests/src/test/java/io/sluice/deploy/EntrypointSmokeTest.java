@@ -109,10 +109,14 @@ class EntrypointSmokeTest {
 
     /** One HTTP/1.1 request with a Host header; the status code, or -1 when nothing listens yet. */
     static int status(int port, String host) {
+        return status(port, host, "/");
+    }
+
+    static int status(int port, String host, String path) {
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
             s.setSoTimeout(5_000);
             OutputStream o = s.getOutputStream();
-            o.write(("GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+            o.write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII));
             o.flush();
             InputStream in = s.getInputStream();
@@ -153,6 +157,13 @@ class EntrypointSmokeTest {
         Path manifests = Files.createDirectories(dir.resolve("manifests"));
         HttpServer origin = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
         origin.createContext("/", ex -> {
+            if (ex.getRequestURI().getPath().equals("/slow")) {
+                try {
+                    Thread.sleep(1_500);   // in flight when SIGTERM arrives: the drain must let it finish
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             byte[] body = "origin".getBytes(StandardCharsets.US_ASCII);
             ex.sendResponseHeaders(200, body.length);
             ex.getResponseBody().write(body);
@@ -187,15 +198,20 @@ class EntrypointSmokeTest {
                 - host: shop.example.com
                   http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
             """.formatted(originPort));
-        // The ConfigMap's data plane config, on a loopback test port, without the admin/shutdown keys the data plane
-        // of this branch may not know yet (WiringTest checks the real ConfigMap).
+        // The ConfigMap's data plane config on loopback test ports. The admin listener and the drain setting only where
+        // this data plane knows them (the operations branch adds them; WiringTest checks the real ConfigMap).
+        boolean admin = dataPlaneHasAdminListener();
+        int adminPort = PORT + 2;
         Path config = dir.resolve("sluice.yaml");
         Files.writeString(config, """
             listeners: [{address: 127.0.0.1, port: %d}]
             cpus: "0"
             coreMap: none
             routesFile: %s
-            """.formatted(PORT, run.resolve("routes")));
+            """.formatted(PORT, run.resolve("routes")) + (admin ? """
+            admin: {address: 127.0.0.1, port: %d}
+            shutdown: {drainSeconds: 5}
+            """.formatted(adminPort) : ""));
         Process dp = null;
         Process agent = null;
         try {
@@ -216,9 +232,36 @@ class EntrypointSmokeTest {
                 Thread.sleep(100);
             }
             assertEquals(404, status(PORT, "elsewhere.example.com"));
+            if (admin) {
+                // The probes of the DaemonSet: alive, ready once a table is loaded, metrics as text.
+                assertEquals(200, status(adminPort, "x", "/healthz"));
+                while (status(adminPort, "x", "/readyz") != 200) {
+                    assertTrue(System.nanoTime() < deadline, "/readyz never 200 with a table loaded");
+                    Thread.sleep(100);
+                }
+                assertEquals(200, status(adminPort, "x", "/metrics"));
+            }
             stop(agent);
             assertEquals(200, status(PORT, "shop.example.com"), "the last table keeps serving without the agent");
-            stop(dp);
+
+            // SIGTERM as the kubelet sends it, with a request in flight: it completes; readiness turns off at once.
+            int[] slow = {0};
+            Thread inFlight = new Thread(() -> slow[0] = status(PORT, "shop.example.com", "/slow"));
+            inFlight.start();
+            Thread.sleep(300);
+            dp.destroy();
+            if (admin) {
+                long until = System.nanoTime() + 1_000_000_000L;
+                int ready = status(adminPort, "x", "/readyz");
+                while (ready == 200 && System.nanoTime() < until) {
+                    Thread.sleep(20);
+                    ready = status(adminPort, "x", "/readyz");
+                }
+                assertNotEquals(200, ready, "/readyz still 200 a second after SIGTERM");
+            }
+            inFlight.join(10_000);
+            assertEquals(200, slow[0], "the request in flight at SIGTERM was drained, not cut");
+            assertTrue(dp.waitFor(20, TimeUnit.SECONDS));
             String log = Files.readString(dir.resolve("dataplane.log"));
             assertTrue(log.contains("following route tables published by the agent in " + run.resolve("routes")), log);
             assertTrue(log.contains("draining"), "SIGTERM drains: " + log);
@@ -226,6 +269,17 @@ class EntrypointSmokeTest {
             stop(agent);
             stop(dp);
             origin.stop(0);
+        }
+    }
+
+    /** Whether this data plane's config knows the admin listener and the drain setting (the operations branch). */
+    static boolean dataPlaneHasAdminListener() {
+        try {
+            io.sluice.dataplane.config.ConfigLoader.parse(
+                "admin: {address: 127.0.0.1, port: 10254}\nshutdown: {drainSeconds: 25}\n", 0);
+            return true;
+        } catch (io.sluice.dataplane.config.ConfigLoader.ConfigException e) {
+            return false;
         }
     }
 
