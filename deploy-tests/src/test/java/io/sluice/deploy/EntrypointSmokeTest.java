@@ -25,6 +25,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The image's contents without Docker: {@code docker/stage.sh} lays out the built jars, {@code docker/jlink.sh} links
@@ -42,6 +43,9 @@ class EntrypointSmokeTest {
     private static Path home;
     private static Path java;
     private static Path entrypoint;
+
+    @TempDir
+    Path tmp;
 
     @BeforeAll
     static void buildImageTree() throws Exception {
@@ -152,7 +156,8 @@ class EntrypointSmokeTest {
 
     @Test
     void agentPublishesAndTheDataPlaneServesThroughTheSharedRouteFile() throws Exception {
-        Path dir = Files.createTempDirectory("sluice-pod-");
+        Path dir = tmp.resolve("pod");
+        Files.createDirectories(dir);
         Path run = Files.createDirectories(dir.resolve("run"));
         Path manifests = Files.createDirectories(dir.resolve("manifests"));
         HttpServer origin = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
@@ -285,7 +290,8 @@ class EntrypointSmokeTest {
 
     @Test
     void initStepWritesTheCoreMapForItsCpusAndTheDataPlanePinsToIt() throws Exception {
-        Path dir = Files.createTempDirectory("sluice-init-");
+        Path dir = tmp.resolve("init");
+        Files.createDirectories(dir);
         // A recorded two-socket mlx5 host (nic-tuning's fixture), copied: apply writes into it.
         Path fixture = dir.resolve("host");
         Path source = Manifests.ROOT.resolve("nic-tuning/src/test/resources/fixtures/mlx5-2socket");
