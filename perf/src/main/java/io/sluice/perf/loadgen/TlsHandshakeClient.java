@@ -175,6 +175,8 @@ public final class TlsHandshakeClient {
                 Worker w = workers[i % workers.length];
                 w.slots.add(new Slot(w, i));
             }
+            CpuWindow cpu = new CpuWindow();
+            Thread sampler = Thread.ofPlatform().daemon().name("tls-loadgen-cpu").start(cpu);
             for (Worker w : workers) {
                 w.loop.execute(w::start);
             }
@@ -182,13 +184,59 @@ public final class TlsHandshakeClient {
             if (!done.await(budget, TimeUnit.NANOSECONDS)) {
                 throw new IllegalStateException("run did not finish in time");
             }
-            return merge(workers);
+            sampler.join(TimeUnit.SECONDS.toMillis(5));
+            return merge(workers, cpu);
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         }
     }
 
-    private TlsLoadResult merge(Worker[] workers) {
+    /**
+     * Samples the server's and this process's CPU time at the start and the end of the measured window, on its
+     * own thread (a /proc read is a few microseconds, but it stays off the event loops anyway).
+     */
+    private final class CpuWindow implements Runnable {
+        private long server0 = -1;
+        private long server1 = -1;
+        private long self0 = -1;
+        private long self1 = -1;
+
+        @Override
+        public void run() {
+            sleepUntil(measureStartNanos);
+            server0 = options.serverPids().length == 0 ? -1 : ProcessCpu.ticks(options.serverPids());
+            self0 = ProcessCpu.selfTicks();
+            sleepUntil(endNanos);
+            server1 = options.serverPids().length == 0 ? -1 : ProcessCpu.ticks(options.serverPids());
+            self1 = ProcessCpu.selfTicks();
+        }
+
+        private static void sleepUntil(long nanos) {
+            long left;
+            while ((left = nanos - System.nanoTime()) > 0) {
+                try {
+                    TimeUnit.NANOSECONDS.sleep(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+
+        double serverSeconds() {
+            return seconds(server0, server1);
+        }
+
+        double selfSeconds() {
+            return seconds(self0, self1);
+        }
+
+        private double seconds(long t0, long t1) {
+            return t0 < 0 || t1 < 0 ? Double.NaN : (double) (t1 - t0) / options.clockTicks();
+        }
+    }
+
+    private TlsLoadResult merge(Worker[] workers, CpuWindow cpu) {
         Histogram hs = new Histogram(HIGHEST_TRACKABLE_NANOS, 3);
         Histogram ex = new Histogram(HIGHEST_TRACKABLE_NANOS, 3);
         long handshakes = 0;
@@ -212,7 +260,7 @@ public final class TlsHandshakeClient {
             timeouts += w.timeouts;
         }
         return new TlsLoadResult(options, options.durationNanos() / 1e9, tlsLibrary, handshakes, resumed, exchanges,
-            non2xx, connectErrors, tlsErrors, otherErrors, timeouts, hs, ex);
+            non2xx, connectErrors, tlsErrors, otherErrors, timeouts, hs, ex, cpu.serverSeconds(), cpu.selfSeconds());
     }
 
     private boolean measured(long nanos) {

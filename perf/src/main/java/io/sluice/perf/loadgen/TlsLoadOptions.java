@@ -25,10 +25,14 @@ import java.util.concurrent.TimeUnit;
  * @param timeoutNanos  a connection that has not finished its exchange after this long is an error
  * @param minResumedShare in resumed mode, the least share of resumed handshakes for a valid run (0..1)
  * @param allowRemote   allow a target that is not a loopback address
+ * @param serverPids    processes whose CPU time (utime + stime from /proc) is sampled at the start and end of
+ *                      the measured window: the server's, for handshakes per server-CPU-second; may be empty
+ * @param clockTicks    the kernel's clock ticks per second (USER_HZ, {@code getconf CLK_TCK}) for /proc times
  */
 public record TlsLoadOptions(String host, int port, String path, String sni, String hostHeader, boolean resumed,
                              boolean tls12, int connections, int threads, long durationNanos, long warmupNanos,
-                             long timeoutNanos, double minResumedShare, boolean allowRemote) {
+                             long timeoutNanos, double minResumedShare, boolean allowRemote, int[] serverPids,
+                             int clockTicks) {
 
     public TlsLoadOptions {
         Objects.requireNonNull(host, "host");
@@ -45,6 +49,10 @@ public record TlsLoadOptions(String host, int port, String path, String sni, Str
         }
         if (durationNanos <= 0 || warmupNanos < 0 || timeoutNanos <= 0) {
             throw new IllegalArgumentException("duration and timeout must be positive, warm-up not negative");
+        }
+        serverPids = serverPids == null ? new int[0] : serverPids.clone();
+        if (clockTicks < 1) {
+            throw new IllegalArgumentException("clock ticks per second must be positive: " + clockTicks);
         }
         if (!(minResumedShare >= 0 && minResumedShare <= 1)) {
             throw new IllegalArgumentException("minimum resumed share must be in [0, 1]: " + minResumedShare);
@@ -85,6 +93,10 @@ public record TlsLoadOptions(String host, int port, String path, String sni, Str
               --host-header H       Host header (default: the SNI name, else HOST:PORT)
               --min-resumed P       resumed mode: a run with less than P% resumed handshakes is flagged as
                                     invalid (default 90)
+              --server-pids P,P     processes of the server (e.g. nginx's master and worker): their CPU
+                                    time in the measured window is reported, and handshakes per
+                                    server-CPU-second (the fair figure when the client saturates first)
+              --clk-tck N           clock ticks per second of /proc times (default 100: getconf CLK_TCK)
               --allow-remote        allow a target that is not a loopback address
           -h, --help                this text
 
@@ -106,6 +118,8 @@ public record TlsLoadOptions(String host, int port, String path, String sni, Str
         String hostHeader = null;
         double minResumed = 0.9;
         boolean allowRemote = false;
+        int[] serverPids = new int[0];
+        int clockTicks = 100;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -131,6 +145,8 @@ public record TlsLoadOptions(String host, int port, String path, String sni, Str
                 case "--host-header" -> hostHeader = value(args, ++i, a);
                 case "--min-resumed" -> minResumed = integer(a, value(args, ++i, a)) / 100.0;
                 case "--allow-remote" -> allowRemote = true;
+                case "--server-pids" -> serverPids = pids(a, value(args, ++i, a));
+                case "--clk-tck" -> clockTicks = integer(a, value(args, ++i, a));
                 default -> {
                     if (a.startsWith("-")) {
                         throw new IllegalArgumentException("unknown option " + a);
@@ -162,7 +178,36 @@ public record TlsLoadOptions(String host, int port, String path, String sni, Str
             hostHeader = sni != null ? sni : (port == 443 ? host : host + ":" + port);
         }
         return new TlsLoadOptions(host, port, path, sni, hostHeader, resumed, tls12, connections, threads, duration,
-            warmup, timeout, minResumed, allowRemote);
+            warmup, timeout, minResumed, allowRemote, serverPids, clockTicks);
+    }
+
+    /** A copy with another target address (e.g. loopback for a name that does not resolve), all else equal. */
+    public TlsLoadOptions withHost(String newHost) {
+        return new TlsLoadOptions(newHost, port, path, sni, hostHeader, resumed, tls12, connections, threads,
+            durationNanos, warmupNanos, timeoutNanos, minResumedShare, allowRemote, serverPids, clockTicks);
+    }
+
+    /** A copy that samples the CPU time of {@code pids} as the server's. */
+    public TlsLoadOptions withServerPids(int... pids) {
+        return new TlsLoadOptions(host, port, path, sni, hostHeader, resumed, tls12, connections, threads,
+            durationNanos, warmupNanos, timeoutNanos, minResumedShare, allowRemote, pids, clockTicks);
+    }
+
+    @Override
+    public int[] serverPids() {
+        return serverPids.clone();
+    }
+
+    private static int[] pids(String option, String list) {
+        String[] parts = list.split(",");
+        int[] out = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            out[i] = integer(option, parts[i]);
+            if (out[i] < 1) {
+                throw new IllegalArgumentException(option + ": not a process id: " + parts[i]);
+            }
+        }
+        return out;
     }
 
     static boolean isAddressLiteral(String host) {

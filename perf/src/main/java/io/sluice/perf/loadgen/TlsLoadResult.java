@@ -21,13 +21,35 @@ import org.HdrHistogram.Histogram;
  * @param timeouts       connections not done within the timeout
  * @param handshakeTime  per handshake: from TCP connected to handshake complete, as the client saw it
  * @param exchangeTime   per exchange: from starting the TCP connect to the complete response
+ * @param serverCpuSeconds CPU time (user + system) the server's processes used in the window; NaN when not
+ *                       sampled ({@code --server-pids} not given, or /proc unreadable)
+ * @param clientCpuSeconds CPU time this generator used in the window; NaN when /proc is unreadable
  */
 public record TlsLoadResult(TlsLoadOptions options, double seconds, String tlsLibrary, long handshakes,
                             long resumed, long exchanges, long non2xx, long connectErrors, long tlsErrors,
-                            long otherErrors, long timeouts, Histogram handshakeTime, Histogram exchangeTime) {
+                            long otherErrors, long timeouts, Histogram handshakeTime, Histogram exchangeTime,
+                            double serverCpuSeconds, double clientCpuSeconds) {
 
     public double handshakesPerSecond() {
         return handshakes / seconds;
+    }
+
+    /**
+     * Handshakes per second of server CPU time: the server's cost per handshake, comparable between servers even
+     * when the client, not the server, set the rate. NaN when the server's CPU time was not sampled.
+     */
+    public double handshakesPerServerCpuSecond() {
+        return serverCpuSeconds > 0 ? handshakes / serverCpuSeconds : Double.NaN;
+    }
+
+    /** Server CPU time as a percentage of the window (100 = one core busy all the time). */
+    public double serverBusyPercent() {
+        return 100 * serverCpuSeconds / seconds;
+    }
+
+    /** This generator's CPU time as a percentage of the window (100 = one core busy all the time). */
+    public double clientBusyPercent() {
+        return 100 * clientCpuSeconds / seconds;
     }
 
     /** Share of the window's handshakes that were resumed, 0..1; NaN without handshakes. */
@@ -64,6 +86,15 @@ public record TlsLoadResult(TlsLoadOptions options, double seconds, String tlsLi
             micros(handshakeTime, 50), micros(handshakeTime, 99), handshakeTime.getMaxValue() / 1000.0);
         out.printf(Locale.ROOT, "Exchange time (connect -> response): p50 %.1f us, p99 %.1f us; %d exchanges, %.1f/s%n",
             micros(exchangeTime, 50), micros(exchangeTime, 99), exchanges, exchanges / seconds);
+        if (!Double.isNaN(serverCpuSeconds)) {
+            out.printf(Locale.ROOT, "Server CPU: %.2f s in the window (%.0f%% of a core) = %.1f handshakes per "
+                + "server-CPU-second%n", serverCpuSeconds, serverBusyPercent(), handshakesPerServerCpuSecond());
+        }
+        if (!Double.isNaN(clientCpuSeconds)) {
+            out.printf(Locale.ROOT, "Client CPU: %.2f s in the window (%.0f%% of a core)%s%n", clientCpuSeconds,
+                clientBusyPercent(), clientBusyPercent() > 90 * options.threads()
+                    ? ": the client was saturated, the rate above is (also) the client's limit" : "");
+        }
         out.printf(Locale.ROOT, "Errors: %d (non-2xx %d, connect %d, TLS %d, other %d, timeouts %d)%n", errors(),
             non2xx, connectErrors, tlsErrors, otherErrors, timeouts);
         if (!modeHeld()) {
@@ -92,11 +123,14 @@ public record TlsLoadResult(TlsLoadOptions options, double seconds, String tlsLi
                 + "seconds=%.3f handshakes=%d handshakes_per_s=%.1f resumed=%d resumed_share=%.4f mode_held=%s "
                 + "exchanges=%d hs_p50_us=%.1f hs_p99_us=%.1f hs_max_us=%.1f exchange_p50_us=%.1f "
                 + "exchange_p99_us=%.1f errors=%d non2xx=%d connect_errors=%d tls_errors=%d other_errors=%d "
-                + "timeouts=%d tls_library=%s",
+                + "timeouts=%d server_cpu_s=%.3f server_busy_pct=%.1f handshakes_per_server_cpu_s=%.1f "
+                + "client_cpu_s=%.3f client_busy_pct=%.1f tls_library=%s",
             options.mode(), options.protocol(), options.connections(), seconds, handshakes, handshakesPerSecond(),
             resumed, nanToZero(resumedShare()), modeHeld(), exchanges, nanToZero(micros(handshakeTime, 50)),
             nanToZero(micros(handshakeTime, 99)), handshakeTime.getMaxValue() / 1000.0,
             nanToZero(micros(exchangeTime, 50)), nanToZero(micros(exchangeTime, 99)), errors(), non2xx,
-            connectErrors, tlsErrors, otherErrors, timeouts, tlsLibrary.replace(' ', '_'));
+            connectErrors, tlsErrors, otherErrors, timeouts, nanToZero(serverCpuSeconds),
+            nanToZero(serverBusyPercent()), nanToZero(handshakesPerServerCpuSecond()), nanToZero(clientCpuSeconds),
+            nanToZero(clientBusyPercent()), tlsLibrary.replace(' ', '_'));
     }
 }

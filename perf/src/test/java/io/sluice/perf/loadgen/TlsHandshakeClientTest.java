@@ -154,11 +154,9 @@ class TlsHandshakeClientTest {
             System.arraycopy(args, 0, more, 1, args.length);
             args = more;
         }
-        TlsLoadOptions o = TlsLoadOptions.parse(args);
-        // bench.local does not resolve: connect to loopback, keep the name for SNI and Host.
-        return new TlsLoadOptions("127.0.0.1", o.port(), o.path(), o.sni(), o.hostHeader(), o.resumed(), o.tls12(),
-            o.connections(), o.threads(), o.durationNanos(), o.warmupNanos(), o.timeoutNanos(),
-            o.minResumedShare(), false);
+        // bench.local does not resolve: connect to loopback, keep the name for SNI and Host. This JVM is the
+        // server: its CPU time is sampled like a separate server's would be.
+        return TlsLoadOptions.parse(args).withHost("127.0.0.1").withServerPids((int) ProcessHandle.current().pid());
     }
 
     @Test
@@ -173,6 +171,8 @@ class TlsHandshakeClientTest {
             assertTrue(server.requests.get() >= r.exchanges(), r.machineLine());
             assertTrue(r.handshakeTime().getTotalCount() == r.handshakes(), r.machineLine());
             assertTrue(r.machineLine().contains("mode=full protocol=TLSv1.3 "), r.machineLine());
+            assertTrue(r.serverCpuSeconds() > 0 && r.handshakesPerServerCpuSecond() > 0, r.machineLine());
+            assertTrue(r.clientCpuSeconds() > 0, r.machineLine());
             assertTrue(r.tlsLibrary().startsWith("BoringSSL (netty-tcnative 2.0."), r.tlsLibrary());
         }
     }
