@@ -161,10 +161,11 @@ if [[ ! -f $JAR ]] || [[ -n $(find "$SLUICE_HOME/perf/src/main" "$SLUICE_HOME/pe
         log "build failed; using the existing, older perf/target/benchmarks.jar"
     fi
 fi
-# The handshake client's JVM: the crypto is BoringSSL's native code, so unlike the rate generator it keeps
-# C2 (Netty's pipeline and SslHandler run per handshake); a fixed heap and the serial collector, one CPU.
-JAVA_FLAGS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -XX:+UseSerialGC
-            -Xms256m -Xmx256m -XX:+AlwaysPreTouch -Dio.netty.leakDetection.level=disabled)
+# The handshake client's JVM: C1 only, as for the load lab's rate generator. Each run is a fresh JVM of a
+# dozen seconds whose hot work is BoringSSL's native code; with C2, compiling took ~40% of the client's CPU
+# during the measured window (perf, 2026-11-22), and the client's CPU per handshake was 2.4 x C1's.
+JAVA_FLAGS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -XX:TieredStopAtLevel=1
+            -XX:+UseSerialGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch -Dio.netty.leakDetection.level=disabled)
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
