@@ -10,13 +10,26 @@ import java.util.Objects;
  * @param balancer  endpoint choice
  * @param endpoints may be empty: requests routed here get 503
  * @param protocol  how the data plane speaks to the endpoints; the three-argument constructor means HTTP/1.1
+ * @param tls       how to open TLS to the endpoints when {@link BackendProtocol#tls() the protocol uses TLS}; null
+ *                  otherwise ({@link UpstreamTls#PLAIN} is assumed when the protocol needs TLS and this is null)
  */
-public record Backend(String name, Balancer balancer, List<Endpoint> endpoints, BackendProtocol protocol) {
+public record Backend(String name, Balancer balancer, List<Endpoint> endpoints, BackendProtocol protocol,
+                      UpstreamTls tls) {
     public Backend {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(balancer, "balancer");
         Objects.requireNonNull(protocol, "protocol");
         endpoints = List.copyOf(endpoints);
+        if (tls == null && protocol.tls()) {
+            tls = UpstreamTls.PLAIN;
+        }
+        if (!protocol.tls()) {
+            tls = null;
+        }
+    }
+
+    public Backend(String name, Balancer balancer, List<Endpoint> endpoints, BackendProtocol protocol) {
+        this(name, balancer, endpoints, protocol, null);
     }
 
     /** A backend spoken to in HTTP/1.1 over cleartext. */

@@ -23,6 +23,10 @@ public final class UpstreamPool {
     /** The shard's install stamp of the last table that uses this pool (see Shard.install). */
     long usedBy;
 
+    /** TLS to the endpoint: the backend's client context and the server name to send; null for cleartext. */
+    io.netty.handler.ssl.SslContext tls;
+    String tlsServerName;
+
     UpstreamPool(String key, InetSocketAddress address, int maxConnections, int maxIdle, int maxPending) {
         this.key = key;
         this.address = address;

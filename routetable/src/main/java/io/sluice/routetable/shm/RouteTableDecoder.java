@@ -10,9 +10,13 @@ import io.sluice.routetable.PathRule;
 import io.sluice.routetable.PathType;
 import io.sluice.routetable.RouteTable;
 import io.sluice.routetable.TlsCertificate;
+import io.sluice.routetable.TlsOptions;
+import io.sluice.routetable.UpstreamTls;
 import io.sluice.routetable.VirtualHost;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Decodes {@link RouteTableImage images} into {@link RouteTable}s, verifying the header CRC and the CRC of every
@@ -23,6 +27,7 @@ import java.util.List;
 public final class RouteTableDecoder {
     private static final Balancer[] BALANCERS = Balancer.values();
     private static final BackendProtocol[] PROTOCOLS = BackendProtocol.values();
+    private static final TlsOptions.ClientAuth[] CLIENT_AUTH = TlsOptions.ClientAuth.values();
     private static final PathType[] PATH_TYPES = PathType.values();
 
     private long routesVersion = Long.MIN_VALUE;
@@ -32,6 +37,7 @@ public final class RouteTableDecoder {
     private String[] backendNames;
     private Balancer[] balancers;
     private BackendProtocol[] protocols;
+    private Map<Integer, UpstreamTls> upstreamTls;
     private int defaultBackend;
 
     private long tlsVersion = Long.MIN_VALUE;
@@ -176,6 +182,7 @@ public final class RouteTableDecoder {
         }
 
         List<TlsCertificate> newTls = tls;
+        Map<Integer, UpstreamTls> newUpstreamTls = upstreamTls;
         if (!reuseTls) {
             checkCrc("TLS", image, tOffset, tLength, tCrc);
             ImageSource in = new ImageSource(image, tOffset, tLength, "TLS");
@@ -190,10 +197,38 @@ public final class RouteTableDecoder {
                 }
                 String chain = in.getString();
                 String key = in.getString();
+                int np = in.getCount(1);
+                String[] protocols = new String[np];
+                for (int p = 0; p < np; p++) {
+                    protocols[p] = in.getString();
+                }
+                String ciphers = in.getString();
+                String hsts = in.getByte() == 0 ? null : in.getString();
+                int redirect = in.getByte();
+                int auth = in.getByte();
+                if (auth >= CLIENT_AUTH.length || redirect > 2) {
+                    throw in.corrupt("bad TLS options of " + name);
+                }
+                String ca = in.getString();
+                boolean passthrough = in.getByte() != 0;
                 try {
-                    certs[i] = new TlsCertificate(name, Arrays.asList(certHosts), chain, key);
+                    TlsOptions options = new TlsOptions(Arrays.asList(protocols), ciphers, hsts,
+                        redirect == 0 ? null : redirect == 2, CLIENT_AUTH[auth], ca, passthrough);
+                    certs[i] = new TlsCertificate(name, Arrays.asList(certHosts), chain, key, options);
                 } catch (IllegalArgumentException e) {
                     throw new CorruptRouteTableException("TLS section: " + e.getMessage(), e);
+                }
+            }
+            int nu = in.getCount(2);
+            newUpstreamTls = new HashMap<>(nu * 2);
+            for (int i = 0; i < nu; i++) {
+                int backend = in.getVarint();
+                boolean verify = in.getByte() != 0;
+                try {
+                    newUpstreamTls.put(backend, new UpstreamTls(verify, in.getString(), in.getString(), in.getString(),
+                        in.getString()));
+                } catch (IllegalArgumentException e) {
+                    throw new CorruptRouteTableException("TLS section: backend #" + backend + ": " + e.getMessage(), e);
                 }
             }
             if (!in.atEnd()) {
@@ -223,7 +258,8 @@ public final class RouteTableDecoder {
                     throw new CorruptRouteTableException("ENDPOINTS section: " + e.getMessage(), e);
                 }
             }
-            backends[b] = new Backend(newNames[b], newBalancers[b], Arrays.asList(eps), newProtocols[b]);
+            backends[b] = new Backend(newNames[b], newBalancers[b], Arrays.asList(eps), newProtocols[b],
+                newUpstreamTls.get(b));
         }
         if (!in.atEnd()) {
             throw in.corrupt(in.remaining() + " trailing bytes");
@@ -249,6 +285,7 @@ public final class RouteTableDecoder {
             tlsVersion = tVersion;
             tlsLength = tLength;
             tlsCrc = tCrc;
+            upstreamTls = newUpstreamTls;
             tls = table.tls();
         }
         lastReusedRoutes = reuseRoutes;

@@ -7,6 +7,8 @@ import io.sluice.routetable.Endpoint;
 import io.sluice.routetable.PathRule;
 import io.sluice.routetable.RouteTable;
 import io.sluice.routetable.TlsCertificate;
+import io.sluice.routetable.TlsOptions;
+import io.sluice.routetable.UpstreamTls;
 import io.sluice.routetable.VirtualHost;
 import java.util.HashMap;
 import java.util.List;
@@ -35,6 +37,8 @@ public final class RouteTableEncoder {
     private long routesVersion;
 
     private List<TlsCertificate> lastTls;
+    /** (backend index, UpstreamTls) pairs, flattened, of the last table. */
+    private List<Object> lastUpstreamTls;
     private byte[] tlsBytes;
     private int tlsCrc;
     private long tlsVersion;
@@ -45,6 +49,7 @@ public final class RouteTableEncoder {
     public void reset() {
         lastHosts = null;
         lastTls = null;
+        lastUpstreamTls = null;
         routesBytes = null;
         tlsBytes = null;
     }
@@ -82,9 +87,12 @@ public final class RouteTableEncoder {
         items[ROUTES] = table.hosts().size();
 
         // TLS
-        if (tlsBytes == null || !(table.tls() == lastTls || table.tls().equals(lastTls))) {
+        List<Object> upstreamTls = upstreamTls(table.backends());
+        if (tlsBytes == null || !(table.tls() == lastTls || table.tls().equals(lastTls))
+            || !upstreamTls.equals(lastUpstreamTls)) {
             scratch.reset();
-            encodeTls(table.tls(), scratch);
+            encodeTls(table.tls(), upstreamTls, scratch);
+            lastUpstreamTls = upstreamTls;
             tlsBytes = scratch.toByteArray();
             tlsCrc = crc(tlsBytes, 0, tlsBytes.length);
             tlsVersion = table.generation();
@@ -201,7 +209,20 @@ public final class RouteTableEncoder {
         }
     }
 
-    private static void encodeTls(List<TlsCertificate> certs, ImageSink out) {
+    /** The backends that open TLS upstream, as a flat list of (index, settings): compared to decide on reuse. */
+    private static List<Object> upstreamTls(List<Backend> backends) {
+        java.util.ArrayList<Object> l = new java.util.ArrayList<>();
+        for (int i = 0, n = backends.size(); i < n; i++) {
+            UpstreamTls t = backends.get(i).tls();
+            if (t != null) {
+                l.add(i);
+                l.add(t);
+            }
+        }
+        return l;
+    }
+
+    private static void encodeTls(List<TlsCertificate> certs, List<Object> upstream, ImageSink out) {
         out.putVarint(certs.size());
         for (TlsCertificate c : certs) {
             out.putString(c.name());
@@ -211,6 +232,30 @@ public final class RouteTableEncoder {
             }
             out.putString(c.certificateChainPem());
             out.putString(c.privateKeyPem());
+            TlsOptions o = c.options();
+            out.putVarint(o.protocols().size());
+            for (String p : o.protocols()) {
+                out.putString(p);
+            }
+            out.putString(o.ciphers());
+            out.putByte(o.hsts() == null ? 0 : 1);
+            if (o.hsts() != null) {
+                out.putString(o.hsts());
+            }
+            out.putByte(o.sslRedirect() == null ? 0 : o.sslRedirect() ? 2 : 1);
+            out.putByte(o.clientAuth().ordinal());
+            out.putString(o.clientCaPem());
+            out.putByte(o.passthrough() ? 1 : 0);
+        }
+        out.putVarint(upstream.size() / 2);
+        for (int i = 0; i < upstream.size(); i += 2) {
+            UpstreamTls t = (UpstreamTls) upstream.get(i + 1);
+            out.putVarint((Integer) upstream.get(i));
+            out.putByte(t.verify() ? 1 : 0);
+            out.putString(t.caPem());
+            out.putString(t.clientChainPem());
+            out.putString(t.clientKeyPem());
+            out.putString(t.serverName());
         }
     }
 
