@@ -22,6 +22,8 @@ Usage: bin/sluice perf tls [--quick] [--runs N] [--duration S] [options]
   --phases LIST       comma-separated subset of full-ecdsa,full-rsa,resumed,keepalive (default: all)
   --proxies LIST      comma-separated subset of nginx,sluice (default: both)
   --tls12             handshake phases with TLS 1.2 instead of TLS 1.3
+  --warmup S          seconds of unrecorded load per proxy before each phase (default 10; --quick: 1), for
+                      Sluice's JIT on the phase's path; each handshake run also starts with 2 s unrecorded
   --proxy-cpu N       CPU for the proxies (default 0)
   --load-cpu N        CPU for the load generator and the origin (default 1)
   --write / --no-write
@@ -51,7 +53,7 @@ declare -A PORT=([nginx-ecdsa]=23643 [nginx-rsa]=23644 [sluice-ecdsa]=23543 [slu
 declare -A PLAIN_PORT=([sluice-ecdsa]=23580 [sluice-rsa]=23581)
 ALL_PHASES="full-ecdsa,full-rsa,resumed,keepalive"
 
-QUICK=0 RUNS="" DURATION="" CONNECTIONS=32 KA_CONNECTIONS=64 PHASES=$ALL_PHASES PROXIES="nginx,sluice"
+QUICK=0 RUNS="" DURATION="" WARMUP="" CONNECTIONS=32 KA_CONNECTIONS=64 PHASES=$ALL_PHASES PROXIES="nginx,sluice"
 TLS12=0 PROXY_CPU=0 LOAD_CPU=1 WRITE="" INSTALL=1
 ARGS_SHOWN="$*"
 while [[ $# -gt 0 ]]; do
@@ -64,6 +66,7 @@ while [[ $# -gt 0 ]]; do
         --phases) PHASES=${2:?--phases needs a value}; shift ;;
         --proxies) PROXIES=${2:?--proxies needs a value}; shift ;;
         --tls12) TLS12=1 ;;
+        --warmup) WARMUP=${2:?--warmup needs a value}; shift ;;
         --proxy-cpu) PROXY_CPU=${2:?--proxy-cpu needs a value}; shift ;;
         --load-cpu) LOAD_CPU=${2:?--load-cpu needs a value}; shift ;;
         --write) WRITE=1 ;;
@@ -76,11 +79,11 @@ while [[ $# -gt 0 ]]; do
 done
 
 if [[ $QUICK == 1 ]]; then
-    RUNS=${RUNS:-1} DURATION=${DURATION:-3} WARMUP=1 CLIENT_WARMUP=1 WRITE=${WRITE:-0}
+    RUNS=${RUNS:-1} DURATION=${DURATION:-3} WARMUP=${WARMUP:-1} CLIENT_WARMUP=1 WRITE=${WRITE:-0}
 else
-    RUNS=${RUNS:-5} DURATION=${DURATION:-10} WARMUP=5 CLIENT_WARMUP=2 WRITE=${WRITE:-auto}
+    RUNS=${RUNS:-5} DURATION=${DURATION:-10} WARMUP=${WARMUP:-10} CLIENT_WARMUP=2 WRITE=${WRITE:-auto}
 fi
-for v in RUNS DURATION CONNECTIONS KA_CONNECTIONS PROXY_CPU LOAD_CPU; do
+for v in RUNS DURATION WARMUP CONNECTIONS KA_CONNECTIONS PROXY_CPU LOAD_CPU; do
     [[ ${!v} =~ ^[0-9]+$ ]] || { echo "tls-lab: $v must be a whole number, got '${!v}'" >&2; exit 2; }
 done
 [[ $RUNS -ge 1 && $DURATION -ge 1 && $CONNECTIONS -ge 1 && $KA_CONNECTIONS -ge 1 ]] \
@@ -587,7 +590,7 @@ first() { "$@" 2>&1 | head -n 1; }
     echo "hypervisor=$(lscpu 2>/dev/null | awk -F': *' '/^Hypervisor vendor/ { print $2 }')"
     echo "kernel=$(uname -r)"
     echo "nginx_version=$(first nginx -v | sed 's|.*nginx/||')"
-    echo "nginx_openssl=$(nginx -V 2>&1 | sed -n 's/^built with //p' | head -n 1)"
+    echo "nginx_openssl=$(nginx -V 2>&1 | sed -n 's/^built with \(.*\) (running with .*)$/\1/p; t; s/^built with //p' | head -n 1)"
     echo "nginx_openssl_running=$(nginx -V 2>&1 | sed -n 's/.*(running with \(.*\))/\1/p' | head -n 1)"
     echo "openssl_version=$(first openssl version)"
     echo "client_tls_library=${TLS_LIBRARY:-BoringSSL (netty-tcnative, version not reported)}"
