@@ -72,37 +72,40 @@ class TlsHandshakeClientTest {
         final AtomicLong requests = new AtomicLong();
 
         /**
-         * With {@code resumption}, one context with fixed ticket keys; without, a new context (with its own
-         * random ticket keys and an empty session cache) per connection, so no offered session is ever known:
-         * a server that forgot its keys, as after a restart.
+         * With {@code resumption}, fixed ticket keys. Without, the session cache is off and every new connection
+         * gets new random ticket keys, so no ticket a client offers can be decrypted any more: a server that
+         * forgets its keys, as after a restart.
          */
         Server(boolean resumption) throws Exception {
-            SslContext shared = resumption ? context(true) : null;
+            SslContext ctx = SslContextBuilder.forServer(cert, key).sslProvider(SslProvider.OPENSSL)
+                .protocols("TLSv1.3", "TLSv1.2").build();
+            OpenSslSessionContext sessions = (OpenSslSessionContext) ctx.sessionContext();
+            sessions.setTicketKeys(randomTicketKey());
+            if (!resumption) {
+                sessions.setSessionCacheEnabled(false);
+            }
             channel = new ServerBootstrap().group(group).channel(EpollServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
-                    protected void initChannel(Channel ch) throws Exception {
-                        SslContext ctx = shared != null ? shared : context(false);
+                    protected void initChannel(Channel ch) {
+                        if (!resumption) {
+                            sessions.setTicketKeys(randomTicketKey());
+                        }
                         ch.pipeline().addLast(ctx.newHandler(ch.alloc()), new Responder(requests));
                     }
                 })
                 .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
         }
 
-        private static SslContext context(boolean ticketKeys) throws Exception {
-            SslContext ctx = SslContextBuilder.forServer(cert, key).sslProvider(SslProvider.OPENSSL)
-                .protocols("TLSv1.3", "TLSv1.2").build();
-            if (ticketKeys) {
-                SecureRandom random = new SecureRandom();
-                byte[] name = new byte[OpenSslSessionTicketKey.NAME_SIZE];
-                byte[] hmac = new byte[OpenSslSessionTicketKey.HMAC_KEY_SIZE];
-                byte[] aes = new byte[OpenSslSessionTicketKey.AES_KEY_SIZE];
-                random.nextBytes(name);
-                random.nextBytes(hmac);
-                random.nextBytes(aes);
-                ((OpenSslSessionContext) ctx.sessionContext()).setTicketKeys(new OpenSslSessionTicketKey(name, hmac, aes));
-            }
-            return ctx;
+        private static OpenSslSessionTicketKey randomTicketKey() {
+            SecureRandom random = new SecureRandom();
+            byte[] name = new byte[OpenSslSessionTicketKey.NAME_SIZE];
+            byte[] hmac = new byte[OpenSslSessionTicketKey.HMAC_KEY_SIZE];
+            byte[] aes = new byte[OpenSslSessionTicketKey.AES_KEY_SIZE];
+            random.nextBytes(name);
+            random.nextBytes(hmac);
+            random.nextBytes(aes);
+            return new OpenSslSessionTicketKey(name, hmac, aes);
         }
 
         int port() {
