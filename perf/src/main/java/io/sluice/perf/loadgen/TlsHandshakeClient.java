@@ -37,6 +37,7 @@ import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSessionContext;
 import org.HdrHistogram.Histogram;
@@ -93,8 +94,13 @@ public final class TlsHandshakeClient {
 
     // Set in run() before any loop starts, read-only afterwards.
     private Bootstrap bootstrap;
-    private long measureStartNanos;
-    private long endNanos;
+    // The measured window, set once by the window thread (see Window) when warm-up is over; until then both
+    // are Long.MAX_VALUE and nothing counts. endNanos is written first, so a loop never sees an open-ended
+    // window.
+    private volatile long measureStartNanos = Long.MAX_VALUE;
+    private volatile long endNanos = Long.MAX_VALUE;
+    // Resumed mode: slots that have not yet completed an exchange, so hold no session to offer.
+    private final AtomicInteger unprimed = new AtomicInteger();
 
     public TlsHandshakeClient(TlsLoadOptions options) throws IOException {
         this.options = options;
@@ -162,10 +168,7 @@ public final class TlsHandshakeClient {
                 .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
                     (int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(options.timeoutNanos())));
-            long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(5);
-            measureStartNanos = start + options.warmupNanos();
-            endNanos = measureStartNanos + options.durationNanos();
-
+            unprimed.set(options.resumed() ? options.connections() : 0);
             Worker[] workers = new Worker[options.threads()];
             CountDownLatch done = new CountDownLatch(workers.length);
             for (int w = 0; w < workers.length; w++) {
@@ -175,12 +178,13 @@ public final class TlsHandshakeClient {
                 Worker w = workers[i % workers.length];
                 w.slots.add(new Slot(w, i));
             }
-            CpuWindow cpu = new CpuWindow();
-            Thread sampler = Thread.ofPlatform().daemon().name("tls-loadgen-cpu").start(cpu);
+            Window cpu = new Window(System.nanoTime(), workers);
             for (Worker w : workers) {
                 w.loop.execute(w::start);
             }
-            long budget = endNanos - System.nanoTime() + 2 * options.timeoutNanos() + TimeUnit.SECONDS.toNanos(10);
+            Thread sampler = Thread.ofPlatform().daemon().name("tls-loadgen-window").start(cpu);
+            long budget = options.warmupNanos() + cpu.maxPrimingNanos + options.durationNanos()
+                + 2 * options.timeoutNanos() + TimeUnit.SECONDS.toNanos(10);
             if (!done.await(budget, TimeUnit.NANOSECONDS)) {
                 throw new IllegalStateException("run did not finish in time");
             }
@@ -192,20 +196,49 @@ public final class TlsHandshakeClient {
     }
 
     /**
-     * Samples the server's and this process's CPU time at the start and the end of the measured window, on its
-     * own thread (a /proc read is a few microseconds, but it stays off the event loops anyway).
+     * Opens and closes the measured window, and samples the server's and this process's CPU time at both ends,
+     * on its own thread (off the event loops).
+     *
+     * <p>The window opens when the warm-up time has passed and, in resumed mode, every slot has completed one
+     * exchange, so holds a session to offer: otherwise, on a slow or loaded server, slots whose first (full)
+     * handshake had not happened yet would do it inside the window and lower the resumed share for a reason
+     * that has nothing to do with the server's resumption. The wait is bounded ({@link #maxPrimingNanos}); what
+     * it added, and any slot still unprimed, is reported.
      */
-    private final class CpuWindow implements Runnable {
+    private final class Window implements Runnable {
+        final long maxPrimingNanos = Math.max(TimeUnit.SECONDS.toNanos(5), options.warmupNanos());
+        private final long startNanos;
+        private final Worker[] workers;
         private long server0 = -1;
         private long server1 = -1;
         private long self0 = -1;
         private long self1 = -1;
+        private long primingNanos;
+        private int unprimedAtStart;
+
+        Window(long startNanos, Worker[] workers) {
+            this.startNanos = startNanos;
+            this.workers = workers;
+        }
 
         @Override
         public void run() {
-            sleepUntil(measureStartNanos);
+            long warm = startNanos + options.warmupNanos();
+            sleepUntil(warm);
+            long cap = warm + maxPrimingNanos;
+            while (unprimed.get() > 0 && System.nanoTime() < cap) {
+                sleepUntil(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1));
+            }
+            long now = System.nanoTime();
+            primingNanos = Math.max(0, now - warm);
+            unprimedAtStart = unprimed.get();
             server0 = options.serverPids().length == 0 ? -1 : ProcessCpu.ticks(options.serverPids());
             self0 = ProcessCpu.selfTicks();
+            endNanos = now + options.durationNanos();
+            measureStartNanos = now;
+            for (Worker w : workers) {
+                w.loop.schedule(w::finish, endNanos - System.nanoTime(), TimeUnit.NANOSECONDS);
+            }
             sleepUntil(endNanos);
             server1 = options.serverPids().length == 0 ? -1 : ProcessCpu.ticks(options.serverPids());
             self1 = ProcessCpu.selfTicks();
@@ -236,7 +269,7 @@ public final class TlsHandshakeClient {
         }
     }
 
-    private TlsLoadResult merge(Worker[] workers, CpuWindow cpu) {
+    private TlsLoadResult merge(Worker[] workers, Window cpu) {
         Histogram hs = new Histogram(HIGHEST_TRACKABLE_NANOS, 3);
         Histogram ex = new Histogram(HIGHEST_TRACKABLE_NANOS, 3);
         long handshakes = 0;
@@ -260,7 +293,8 @@ public final class TlsHandshakeClient {
             timeouts += w.timeouts;
         }
         return new TlsLoadResult(options, options.durationNanos() / 1e9, tlsLibrary, handshakes, resumed, exchanges,
-            non2xx, connectErrors, tlsErrors, otherErrors, timeouts, hs, ex, cpu.serverSeconds(), cpu.selfSeconds());
+            non2xx, connectErrors, tlsErrors, otherErrors, timeouts, hs, ex, cpu.serverSeconds(), cpu.selfSeconds(),
+            cpu.primingNanos / 1e9, cpu.unprimedAtStart);
     }
 
     private boolean measured(long nanos) {
@@ -296,7 +330,7 @@ public final class TlsHandshakeClient {
             long sweep = Math.max(TimeUnit.MILLISECONDS.toNanos(5), Math.min(options.timeoutNanos() / 4,
                 TimeUnit.MILLISECONDS.toNanos(50)));
             loop.scheduleAtFixedRate(this::sweep, sweep, sweep, TimeUnit.NANOSECONDS);
-            loop.schedule(this::finish, endNanos - System.nanoTime(), TimeUnit.NANOSECONDS);
+            // The window thread schedules finish() once it has opened the window.
         }
 
         private void sweep() {
@@ -315,7 +349,7 @@ public final class TlsHandshakeClient {
         }
 
         /** The window is over: what completes later does not count; connections in progress are closed. */
-        private void finish() {
+        void finish() {
             if (finished) {
                 return;
             }
@@ -339,6 +373,7 @@ public final class TlsHandshakeClient {
         long startNanos;
         long connectedNanos;
         boolean handshaken;
+        boolean primed;
         private boolean retryPending;
 
         Slot(Worker worker, int index) {
@@ -448,6 +483,12 @@ public final class TlsHandshakeClient {
 
         private void responded(int status) {
             long now = System.nanoTime();
+            if (!primed) {
+                primed = true; // its session (ticket) came before the response: from now on it offers one
+                if (options.resumed()) {
+                    unprimed.decrementAndGet();
+                }
+            }
             if (measured(now)) {
                 worker.exchanges++;
                 if (status < 200 || status > 299) {

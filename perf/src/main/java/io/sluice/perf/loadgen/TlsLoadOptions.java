@@ -86,7 +86,8 @@ public record TlsLoadOptions(String host, int port, String path, String sni, Str
           -c, --connections N       concurrent connection slots (default 32)
           -t, --threads N           event loops the slots are spread over (default 1)
           -d, --duration T          measured period, e.g. 10, 10s, 1500ms (default 10s)
-          -w, --warmup T            unrecorded period before it (default 2s)
+          -w, --warmup T            unrecorded period before it (default 2s); in resumed mode it lasts until
+                                    every slot has completed one exchange too (at most max(5 s, T) more)
               --timeout T           a connection not done after this long is an error (default 2s)
               --sni NAME            server name to send (default: the URL's host when it is a name; none
                                     for an address)

@@ -24,11 +24,16 @@ import org.HdrHistogram.Histogram;
  * @param serverCpuSeconds CPU time (user + system) the server's processes used in the window; NaN when not
  *                       sampled ({@code --server-pids} not given, or /proc unreadable)
  * @param clientCpuSeconds CPU time this generator used in the window; NaN when /proc is unreadable
+ * @param extraWarmupSeconds how much longer than asked the warm-up lasted: in resumed mode the window opens
+ *                       only once every slot has a session to offer (bounded wait)
+ * @param unprimedSlots  resumed mode: slots that still had no session when the window opened (the bounded
+ *                       wait ran out); their first handshakes in the window are full ones
  */
 public record TlsLoadResult(TlsLoadOptions options, double seconds, String tlsLibrary, long handshakes,
                             long resumed, long exchanges, long non2xx, long connectErrors, long tlsErrors,
                             long otherErrors, long timeouts, Histogram handshakeTime, Histogram exchangeTime,
-                            double serverCpuSeconds, double clientCpuSeconds) {
+                            double serverCpuSeconds, double clientCpuSeconds, double extraWarmupSeconds,
+                            int unprimedSlots) {
 
     public double handshakesPerSecond() {
         return handshakes / seconds;
@@ -97,6 +102,10 @@ public record TlsLoadResult(TlsLoadOptions options, double seconds, String tlsLi
         }
         out.printf(Locale.ROOT, "Errors: %d (non-2xx %d, connect %d, TLS %d, other %d, timeouts %d)%n", errors(),
             non2xx, connectErrors, tlsErrors, otherErrors, timeouts);
+        if (extraWarmupSeconds >= 0.01 || unprimedSlots > 0) {
+            out.printf(Locale.ROOT, "Warm-up extended by %.2f s until every slot held a session to offer%s%n",
+                extraWarmupSeconds, unprimedSlots > 0 ? "; " + unprimedSlots + " slot(s) still had none" : "");
+        }
         if (!modeHeld()) {
             if (handshakes == 0) {
                 out.println("WARNING: no handshake completed in the measured window.");
@@ -124,13 +133,13 @@ public record TlsLoadResult(TlsLoadOptions options, double seconds, String tlsLi
                 + "exchanges=%d hs_p50_us=%.1f hs_p99_us=%.1f hs_max_us=%.1f exchange_p50_us=%.1f "
                 + "exchange_p99_us=%.1f errors=%d non2xx=%d connect_errors=%d tls_errors=%d other_errors=%d "
                 + "timeouts=%d server_cpu_s=%.3f server_busy_pct=%.1f handshakes_per_server_cpu_s=%.1f "
-                + "client_cpu_s=%.3f client_busy_pct=%.1f tls_library=%s",
+                + "client_cpu_s=%.3f client_busy_pct=%.1f extra_warmup_s=%.2f unprimed_slots=%d tls_library=%s",
             options.mode(), options.protocol(), options.connections(), seconds, handshakes, handshakesPerSecond(),
             resumed, nanToZero(resumedShare()), modeHeld(), exchanges, nanToZero(micros(handshakeTime, 50)),
             nanToZero(micros(handshakeTime, 99)), handshakeTime.getMaxValue() / 1000.0,
             nanToZero(micros(exchangeTime, 50)), nanToZero(micros(exchangeTime, 99)), errors(), non2xx,
             connectErrors, tlsErrors, otherErrors, timeouts, nanToZero(serverCpuSeconds),
             nanToZero(serverBusyPercent()), nanToZero(handshakesPerServerCpuSecond()), nanToZero(clientCpuSeconds),
-            nanToZero(clientBusyPercent()), tlsLibrary.replace(' ', '_'));
+            nanToZero(clientBusyPercent()), extraWarmupSeconds, unprimedSlots, tlsLibrary.replace(' ', '_'));
     }
 }
