@@ -231,7 +231,16 @@ public final class TlsContexts {
     private SslContext serverContext(List<TlsCertificate> entries, Map<TlsCertificate, Parsed> parsed, TlsOptions o,
                                      boolean http2) throws Exception {
         Parsed first = parsed.get(entries.get(0));
-        SslContextBuilder b = SslContextBuilder.forServer(first.key, first.chain).sslProvider(SslProvider.OPENSSL);
+        // Key material through a caching key manager: Netty's plain path re-encodes the key and chain into BoringSSL
+        // on every handshake; this converts them once per context.
+        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("cert", first.key, new char[0], first.chain);
+        javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
+            javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, new char[0]);
+        SslContextBuilder b = SslContextBuilder.forServer(new io.netty.handler.ssl.OpenSslCachingX509KeyManagerFactory(kmf))
+            .sslProvider(SslProvider.OPENSSL);
         if (entries.size() > 1) {
             if (!OpenSslCredential.isAvailable()) {
                 problems.add("certificate " + entries.get(1).name() + ": a second certificate for the same hosts needs"
