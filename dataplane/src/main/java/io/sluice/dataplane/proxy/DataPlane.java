@@ -76,6 +76,11 @@ public final class DataPlane implements AutoCloseable {
         CompiledTable t = new CompiledTable(table, endpointsOnly ? current.router : null, current, tlsEnv);
         if (t.tls != current.tls) {
             reportTls(t);
+            io.sluice.dataplane.tls.TlsContexts old = current.tls;
+            io.sluice.dataplane.tls.TlsContexts next = t.tls;
+            if (old != null) {
+                tlsEnv.keys().later(() -> old.retire(next), 30);
+            }
         }
         current = t;
         for (Shard s : shards) {
@@ -150,6 +155,9 @@ public final class DataPlane implements AutoCloseable {
         }
         if (tlsEnv != null) {
             tlsEnv.keys().close();
+            if (current.tls != null) {
+                current.tls.retire(null);
+            }
         }
     }
 

@@ -62,6 +62,21 @@ public final class TicketKeys implements AutoCloseable {
         contexts = List.copyOf(live);
     }
 
+    /**
+     * Runs {@code release} after {@code delaySeconds} on this thread: replaced TLS contexts are released once every
+     * shard has switched to the new table (shards switch within milliseconds; the delay is a wide margin).
+     */
+    public void later(Runnable release, int delaySeconds) {
+        pending.add(release);
+        rotator.schedule(() -> {
+            if (pending.remove(release)) {
+                release.run();
+            }
+        }, delaySeconds, TimeUnit.SECONDS);
+    }
+
+    private final java.util.Set<Runnable> pending = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     /** Rotates now (scheduled; tests call it). */
     public void rotate() {
         try {
@@ -142,5 +157,10 @@ public final class TicketKeys implements AutoCloseable {
     @Override
     public void close() {
         rotator.shutdownNow();
+        for (Runnable r : pending) {
+            if (pending.remove(r)) {
+                r.run();
+            }
+        }
     }
 }

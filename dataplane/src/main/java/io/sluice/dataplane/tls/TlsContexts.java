@@ -240,7 +240,7 @@ public final class TlsContexts {
             javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
         kmf.init(ks, new char[0]);
         SslContextBuilder b = SslContextBuilder.forServer(new io.netty.handler.ssl.OpenSslCachingX509KeyManagerFactory(kmf))
-            .sslProvider(SslProvider.OPENSSL);
+            .sslProvider(SslProvider.OPENSSL_REFCNT); // engines without finalize(); contexts released by retire()
         if (entries.size() > 1) {
             if (!OpenSslCredential.isAvailable()) {
                 problems.add("certificate " + entries.get(1).name() + ": a second certificate for the same hosts needs"
@@ -342,6 +342,22 @@ public final class TlsContexts {
 
     public List<String> problems() {
         return List.copyOf(problems);
+    }
+
+    /**
+     * Releases this table's contexts that {@code next} does not reuse (engines of open connections hold their own
+     * reference, so those connections are unaffected). Call once {@code next} has replaced this on every shard.
+     */
+    public void retire(TlsContexts next) {
+        java.util.Set<SslContext> kept = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        if (next != null) {
+            kept.addAll(next.byEntries.values());
+        }
+        for (SslContext c : byEntries.values()) {
+            if (!kept.contains(c)) {
+                io.netty.util.ReferenceCountUtil.release(c);
+            }
+        }
     }
 
     /** Every context in use, for ticket key rotation. */
