@@ -21,6 +21,7 @@ import java.util.List;
  * @param coreMap          nic-tuning's core map (shard CPUs, NIC queues, RSS key): a file, {@code "none"}, or null for
  *                         the default path ({@code /etc/sluice/coremap.json}) when that file exists
  * @param steering         how connections reach the shard on their receiving CPU (see {@link SteeringMode})
+ * @param ops              admin port, draining, access log, health checks, outlier detection, retries (issue 8)
  */
 public record DataPlaneConfig(
     List<Listener> listeners,
@@ -33,12 +34,24 @@ public record DataPlaneConfig(
     RouteTable routes,
     String routesFile,
     String coreMap,
-    SteeringMode steering) {
+    SteeringMode steering,
+    OpsConfig ops) {
 
     public DataPlaneConfig {
         if (steering == null) {
             steering = SteeringMode.AUTO;
         }
+        if (ops == null) {
+            ops = OpsConfig.DEFAULT;
+        }
+    }
+
+    /** Without operating settings: {@link OpsConfig#DEFAULT}. */
+    public DataPlaneConfig(List<Listener> listeners, int[] cpus, IdleMode idle, Timeouts timeouts, Limits limits,
+                           Upstream upstream, boolean trustForwarded, RouteTable routes, String routesFile,
+                           String coreMap, SteeringMode steering) {
+        this(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes, routesFile, coreMap, steering,
+            OpsConfig.DEFAULT);
     }
 
     /** Without steering settings: the default core map (if present) and {@link SteeringMode#AUTO}. */
@@ -65,32 +78,37 @@ public record DataPlaneConfig(
 
     public DataPlaneConfig withCpus(int[] newCpus) {
         return new DataPlaneConfig(listeners, newCpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, coreMap, steering);
+            routesFile, coreMap, steering, ops);
     }
 
     public DataPlaneConfig withRoutes(RouteTable table) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, table,
-            routesFile, coreMap, steering);
+            routesFile, coreMap, steering, ops);
     }
 
     public DataPlaneConfig withListeners(List<Listener> l) {
         return new DataPlaneConfig(l, cpus, idle, timeouts, limits, upstream, trustForwarded, routes, routesFile,
-            coreMap, steering);
+            coreMap, steering, ops);
     }
 
     public DataPlaneConfig withIdle(IdleMode newIdle) {
         return new DataPlaneConfig(listeners, cpus, newIdle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, coreMap, steering);
+            routesFile, coreMap, steering, ops);
     }
 
     /** @param file a core map file, {@code "none"}, or null for the default path if it exists */
     public DataPlaneConfig withCoreMap(String file) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, file, steering);
+            routesFile, file, steering, ops);
     }
 
     public DataPlaneConfig withSteering(SteeringMode mode) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, coreMap, mode);
+            routesFile, coreMap, mode, ops);
+    }
+
+    public DataPlaneConfig withOps(OpsConfig newOps) {
+        return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
+            routesFile, coreMap, steering, newOps);
     }
 }

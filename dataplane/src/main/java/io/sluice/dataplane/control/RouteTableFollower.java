@@ -26,6 +26,7 @@ public final class RouteTableFollower implements AutoCloseable {
     private volatile boolean running = true;
     private volatile long applied;
     private volatile long lastAppliedGeneration = -1;
+    private volatile long firstAppliedGeneration = -1;
     private long reportedRejections;
 
     private RouteTableFollower(DataPlane dataPlane, Path file) {
@@ -65,6 +66,9 @@ public final class RouteTableFollower implements AutoCloseable {
             // A restarted agent counts from 1 again on a new file: keep the data plane's generations increasing.
             RouteTable next = t.generation() > current ? t : t.withGeneration(current + 1);
             dataPlane.update(next, reader.lastPollEndpointsOnly());
+            if (firstAppliedGeneration < 0) {
+                firstAppliedGeneration = next.generation();
+            }
             applied++;
             lastAppliedGeneration = next.generation();
         }
@@ -73,6 +77,11 @@ public final class RouteTableFollower implements AutoCloseable {
     /** Tables applied since start. */
     public long applied() {
         return applied;
+    }
+
+    /** The first table applied from the file (readiness waits for it), -1 before. */
+    public long firstAppliedGeneration() {
+        return firstAppliedGeneration;
     }
 
     public long lastAppliedGeneration() {

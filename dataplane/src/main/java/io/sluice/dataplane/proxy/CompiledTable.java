@@ -1,5 +1,7 @@
 package io.sluice.dataplane.proxy;
 
+import io.sluice.dataplane.metrics.RouteSeries;
+import io.sluice.dataplane.route.Route;
 import io.sluice.dataplane.route.Router;
 import io.sluice.routetable.Backend;
 import io.sluice.routetable.Balancer;
@@ -19,6 +21,13 @@ public final class CompiledTable {
     public final Router router;
     public final BackendSpec[] backends;
     public final long compiledNanos;
+    /**
+     * Metric series number of each route, by {@link Route#id}: numbered here, off the request path, so that shards
+     * count into {@code ShardMetrics} arrays with no lookup (see {@link RouteSeries}).
+     */
+    public final int[] seriesOfRoute;
+    /** Wall-clock time the table was compiled (route table age). */
+    public final long compiledEpochMillis = System.currentTimeMillis();
 
     public CompiledTable(RouteTable source) {
         this(source, null, null);
@@ -39,6 +48,12 @@ public final class CompiledTable {
             boolean same = previous != null && i < previous.backends.length
                 && previous.source.backends().get(i).equals(b);
             backends[i] = same ? previous.backends[i] : new BackendSpec(b);
+        }
+        Route[] routes = router.routes();
+        this.seriesOfRoute = new int[routes.length];
+        for (Route r : routes) {
+            String service = r.backend >= 0 && r.backend < backends.length ? backends[r.backend].name : "";
+            seriesOfRoute[r.id] = RouteSeries.number(RouteSeries.labels(r.host, r.rule, service, r.source));
         }
         this.compiledNanos = System.nanoTime();
     }

@@ -14,4 +14,7 @@ public final class ShardStats {
     public long upstreamConnectErrors;
     public long upstreamTimeouts;
     public long tablesInstalled;
+    /** Circuit breaking: 503s because a backend's requests in flight, or an endpoint's pending queue, were at limit. */
+    public long overflowRequests;
+    public long overflowPending;
 }

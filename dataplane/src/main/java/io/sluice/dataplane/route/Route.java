@@ -11,6 +11,11 @@ public final class Route {
     /** The rule's path and type, e.g. {@code Prefix /api}, or {@code default backend}. */
     public final String rule;
     public final String source;
+    /**
+     * Position of this route in {@link Router#routes()}, assigned once when the router is compiled: the index of the
+     * route's metric series in {@code CompiledTable.seriesOfRoute}.
+     */
+    public int id = -1;
 
     Route(int backend, String host, String rule, String source) {
         this.backend = backend;

@@ -1,0 +1,298 @@
+package io.sluice.dataplane.ops;
+
+import com.lmax.disruptor.EventPoller;
+import com.lmax.disruptor.InsufficientCapacityException;
+import com.lmax.disruptor.RingBuffer;
+import io.sluice.dataplane.config.OpsConfig;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The access log, written off the request path.
+ *
+ * <p>One Disruptor ring per shard (single producer: the shard; no CAS between shards), of preallocated
+ * {@link AccessLogRecord}s. A shard that finishes a sampled exchange claims a slot with {@code tryNext}, copies the
+ * record's bytes into it and publishes; when the ring is full (the writer is behind: slow disk) the record is dropped
+ * and counted ({@link Ring#dropped}), the shard never waits. One thread, {@code sluice-accesslog}, polls every ring,
+ * formats each record (JSON lines or an nginx-combined-like line) into a buffer and writes it with a
+ * {@link FileChannel} (or stdout), once per pass over the rings.
+ */
+public final class AccessLog implements AutoCloseable {
+    public static final int RING_SIZE = 4096;
+    private static final DateTimeFormatter CLF = DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.ROOT)
+        .withZone(ZoneOffset.UTC);
+
+    private final OpsConfig.AccessLog config;
+    private final Ring[] rings;
+    private final WritableByteChannel out;
+    private final Thread writer;
+    private volatile boolean running = true;
+    private volatile long written;
+    private final ByteBuffer buf = ByteBuffer.allocateDirect(256 * 1024);
+    private final StringBuilder line = new StringBuilder(512);
+
+    /** A shard's producer side. Shard-confined except {@link #dropped}, which the collector reads racily. */
+    public static final class Ring {
+        final RingBuffer<AccessLogRecord> ring;
+        final EventPoller<AccessLogRecord> poller;
+        /** Sampling threshold on a 53-bit random draw; {@code >= 2^53} means every request. */
+        private final long threshold;
+        private long rnd;
+        public long dropped;
+        public long published;
+
+        Ring(int shard, double sample) {
+            ring = RingBuffer.createSingleProducer(AccessLogRecord::new, RING_SIZE);
+            poller = ring.newPoller();
+            ring.addGatingSequences(poller.getSequence());
+            threshold = sample >= 1.0 ? Long.MAX_VALUE : (long) (sample * (1L << 53));
+            rnd = 0x9E3779B97F4A7C15L * (shard + 1) | 1;
+        }
+
+        /** Shard thread: whether this request is logged. */
+        public boolean sample() {
+            if (threshold == Long.MAX_VALUE) {
+                return true;
+            }
+            long x = rnd;
+            x ^= x << 13;
+            x ^= x >>> 7;
+            x ^= x << 17;
+            rnd = x;
+            return (x >>> 11) < threshold;
+        }
+
+        /**
+         * Shard thread: copies {@code scratch} (head bytes captured at the start of the exchange) and the outcome into
+         * a slot; drops the record if the ring is full.
+         */
+        public void publish(AccessLogRecord scratch, int shard, int status, long requestBytes, long responseBytes,
+                            long totalNanos, long upstreamNanos, String upstream, String service) {
+            long seq;
+            try {
+                seq = ring.tryNext();
+            } catch (InsufficientCapacityException e) { // a preallocated singleton: no allocation
+                dropped++;
+                return;
+            }
+            AccessLogRecord r = ring.get(seq);
+            r.copyFrom(scratch);
+            r.epochMillis = System.currentTimeMillis();
+            r.shard = shard;
+            r.status = status;
+            r.requestBytes = requestBytes;
+            r.responseBytes = responseBytes;
+            r.totalNanos = totalNanos;
+            r.upstreamNanos = upstreamNanos;
+            r.upstream = upstream;
+            r.service = service;
+            ring.publish(seq);
+            published++;
+        }
+    }
+
+    private AccessLog(OpsConfig.AccessLog config, int shards) {
+        this.config = config;
+        this.rings = new Ring[shards];
+        for (int i = 0; i < shards; i++) {
+            rings[i] = new Ring(i, config.sample());
+        }
+        try {
+            out = config.path().equals("stdout") ? Channels.newChannel(System.out)
+                : FileChannel.open(Path.of(config.path()), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException("access log " + config.path() + ": " + e.getMessage(), e);
+        }
+        writer = new Thread(this::run, "sluice-accesslog");
+        writer.setDaemon(true);
+    }
+
+    /** Null when the access log is off. */
+    public static AccessLog open(OpsConfig.AccessLog config, int shards) {
+        if (!config.enabled()) {
+            return null;
+        }
+        AccessLog log = new AccessLog(config, shards);
+        log.writer.start();
+        return log;
+    }
+
+    public Ring ring(int shard) {
+        return rings[shard];
+    }
+
+    public long written() {
+        return written;
+    }
+
+    public long dropped() {
+        long d = 0;
+        for (Ring r : rings) {
+            d += r.dropped;
+        }
+        return d;
+    }
+
+    private final EventPoller.Handler<AccessLogRecord> handler = (r, seq, end) -> {
+        format(r);
+        return true;
+    };
+
+    private void run() {
+        int idle = 0;
+        while (running || pending()) {
+            boolean any = false;
+            for (Ring r : rings) {
+                try {
+                    any |= r.poller.poll(handler) == EventPoller.PollState.PROCESSING;
+                } catch (Exception e) {
+                    System.err.println("sluice: access log: " + e);
+                }
+            }
+            flush();
+            if (any) {
+                idle = 0;
+            } else {
+                LockSupport.parkNanos(idle++ < 100 ? 50_000L : 1_000_000L);
+            }
+        }
+        flush();
+    }
+
+    private boolean pending() {
+        for (Ring r : rings) {
+            if (r.poller.getSequence().get() < r.ring.getCursor()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void format(AccessLogRecord r) {
+        StringBuilder s = line;
+        s.setLength(0);
+        if (config.format() == OpsConfig.LogFormat.JSON) {
+            s.append("{\"time\":\"").append(Instant.ofEpochMilli(r.epochMillis)).append("\",\"shard\":").append(r.shard)
+                .append(",\"client\":\"");
+            bytes(s, r.client, r.client == null ? 0 : r.client.length, true);
+            s.append("\",\"method\":\"");
+            bytes(s, r.method, r.methodLen, true);
+            s.append("\",\"host\":\"");
+            bytes(s, r.host, r.hostLen, true);
+            s.append("\",\"path\":\"");
+            bytes(s, r.target, r.targetLen, true);
+            s.append("\",\"protocol\":\"").append(r.version == 10 ? "HTTP/1.0" : "HTTP/1.1")
+                .append("\",\"status\":").append(r.status)
+                .append(",\"request_bytes\":").append(r.requestBytes)
+                .append(",\"response_bytes\":").append(r.responseBytes)
+                .append(",\"duration_ms\":").append(r.totalNanos / 1_000 / 1000.0)
+                .append(",\"upstream\":");
+            if (r.upstream == null) {
+                s.append("null");
+            } else {
+                s.append('"').append(r.upstream).append('"');
+            }
+            s.append(",\"upstream_ms\":");
+            if (r.upstreamNanos < 0) {
+                s.append("null");
+            } else {
+                s.append(r.upstreamNanos / 1_000 / 1000.0);
+            }
+            s.append(",\"service\":");
+            if (r.service == null) {
+                s.append("null");
+            } else {
+                s.append('"').append(r.service.replace("\"", "\\\"")).append('"');
+            }
+            s.append("}\n");
+        } else {
+            // nginx combined, without referer and user agent (not captured): "-" "-", then timings and upstream.
+            bytes(s, r.client, r.client == null ? 0 : r.client.length, false);
+            s.append(" - - [").append(CLF.format(Instant.ofEpochMilli(r.epochMillis))).append("] \"");
+            bytes(s, r.method, r.methodLen, false);
+            s.append(' ');
+            bytes(s, r.target, r.targetLen, false);
+            s.append(r.version == 10 ? " HTTP/1.0\" " : " HTTP/1.1\" ").append(r.status).append(' ')
+                .append(r.responseBytes).append(" \"-\" \"-\" host=\"");
+            bytes(s, r.host, r.hostLen, false);
+            s.append("\" rt=").append(r.totalNanos / 1_000 / 1e6).append(" urt=")
+                .append(r.upstreamNanos < 0 ? "-" : Double.toString(r.upstreamNanos / 1_000 / 1e6))
+                .append(" upstream=").append(r.upstream == null ? "-" : r.upstream)
+                .append(" shard=").append(r.shard).append('\n');
+        }
+        for (int i = 0; i < s.length(); i++) {
+            if (!buf.hasRemaining()) {
+                flush();
+            }
+            buf.put((byte) s.charAt(i));
+        }
+        written++;
+    }
+
+    /** Appends bytes as ASCII, escaping quotes, backslashes, control and non-ASCII bytes. */
+    private static void bytes(StringBuilder s, byte[] b, int len, boolean json) {
+        for (int i = 0; i < len; i++) {
+            int c = b[i] & 0xff;
+            if (c == '"' || c == '\\') {
+                s.append('\\').append((char) c);
+            } else if (c < 0x20 || c >= 0x7f) {
+                s.append(json ? "\\u00" : "\\x").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 15, 16));
+            } else {
+                s.append((char) c);
+            }
+        }
+    }
+
+    private void flush() {
+        buf.flip();
+        try {
+            while (buf.hasRemaining()) {
+                out.write(buf);
+            }
+        } catch (IOException e) {
+            System.err.println("sluice: access log write failed: " + e.getMessage());
+        }
+        buf.clear();
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        try {
+            writer.join(2_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (!config.path().equals("stdout")) {
+            try {
+                out.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
+    }
+
+    /** For the status page and tests. */
+    public String describe() {
+        return config.path() + " (" + config.format().name().toLowerCase(Locale.ROOT) + ", sample " + config.sample()
+            + ")";
+    }
+
+    static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+}
