@@ -39,7 +39,8 @@ final class OpsConfigLoader {
         if (m.containsKey("accessLog")) {
             Map<String, Object> l = map(m.get("accessLog"), "accessLog");
             keys(l, "accessLog", Set.of("path", "format", "sample"));
-            String path = str(l.getOrDefault("path", "off"), "accessLog.path");
+            Object pv = l.getOrDefault("path", "off");
+            String path = Boolean.FALSE.equals(pv) ? "off" : str(pv, "accessLog.path"); // YAML 1.1 reads off as false
             String f = str(l.getOrDefault("format", "json"), "accessLog.format").toLowerCase(Locale.ROOT);
             OpsConfig.LogFormat format = switch (f) {
                 case "json" -> OpsConfig.LogFormat.JSON;
