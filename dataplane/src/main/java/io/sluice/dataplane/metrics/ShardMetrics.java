@@ -20,6 +20,11 @@ package io.sluice.dataplane.metrics;
  * </pre>
  */
 public final class ShardMetrics {
+    /**
+     * {@code -Dsluice.metrics=off} skips request metrics (and their clock reads) entirely: only for measuring what
+     * metrics cost (the ops lab); a constant, so the JIT removes the disabled branch.
+     */
+    public static final boolean ENABLED = !"off".equals(System.getProperty("sluice.metrics"));
     public static final String[] PROTOCOLS = {"h1", "h2", "grpc"};
     public static final int H1 = 0;
     public static final int H2 = 1;

@@ -368,7 +368,8 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     /** Starts the metrics (and, if sampled, the access-log record) of a request whose head has {@code headBytes}. */
     private void openExchange(int headBytes) {
         exOpen = true;
-        exStart = System.nanoTime();
+        exLogged = shard.accessLog != null && shard.accessLog.sample();
+        exStart = ShardMetrics.ENABLED || exLogged ? System.nanoTime() : 0;
         exUpNanos = -1;
         exStatus = 0;
         exIn = headBytes;
@@ -377,7 +378,6 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         exMethod = req.method;
         exBackend = null;
         exUpstream = null;
-        exLogged = shard.accessLog != null && shard.accessLog.sample();
     }
 
     /** Copies the request's method, target and host into the access-log scratch (bounded). */
@@ -409,8 +409,13 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         exOpen = false;
+        if (!ShardMetrics.ENABLED && !exLogged) {
+            return;
+        }
         long total = System.nanoTime() - exStart;
-        shard.metrics.request(exSeries, ShardMetrics.H1, exMethod, status, total, exUpNanos, exIn, exOut);
+        if (ShardMetrics.ENABLED) {
+            shard.metrics.request(exSeries, ShardMetrics.H1, exMethod, status, total, exUpNanos, exIn, exOut);
+        }
         if (exLogged) {
             exLogged = false;
             shard.accessLog.publish(logScratch, shard.id, status, exIn, exOut, total, exUpNanos, exUpstream,
@@ -540,7 +545,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
             retryHead = head.retain();
         }
         c.reused = reused;
-        if (exUpSent == 0) {
+        if (exUpSent == 0 && (ShardMetrics.ENABLED || exLogged)) {
             exUpSent = System.nanoTime(); // a retry keeps the first attempt's time: upstream time includes it
         }
         c.channel.write(head);
@@ -695,7 +700,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         responseStarted = true;
         releaseRetryHead();
         exStatus = r.status;
-        exUpNanos = System.nanoTime() - exUpSent;
+        exUpNanos = exUpSent == 0 ? -1 : System.nanoTime() - exUpSent;
         if (endpoint != null) {
             shard.outlier.onStatus(exBackend, endpoint.pool, r.status, shard.nowMs);
         }
