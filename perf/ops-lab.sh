@@ -128,7 +128,9 @@ log "warming up the three variants"
 for p in $ON $OFF $LOG; do taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"$((QUICK ? 2 : 5))"s "http://127.0.0.1:$p/" >/dev/null; done
 : >"$RESULTS/max.tsv"
 for ((run = 1; run <= RUNS; run++)); do
-    for v in off on log; do
+    order=(off on log)
+    for ((k = 0; k < 3; k++)); do # the order rotates per run, so a drift in the machine's load hits every variant
+        v=${order[(k + run - 1) % 3]}
         case $v in off) port=$OFF admin=$OFF_ADMIN ;; on) port=$ON admin=$ON_ADMIN ;; log) port=$LOG admin=$LOG_ADMIN ;; esac
         scraper=""
         if [[ $v != off ]]; then # scrape /metrics every second during the run, as Prometheus would (more often)

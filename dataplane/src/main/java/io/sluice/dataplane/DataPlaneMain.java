@@ -136,7 +136,8 @@ public final class DataPlaneMain {
     }
 
     /**
-     * The admin port (unless {@code admin: {enabled: false}}). Ready once every shard installed the first table: the
+     * The admin port (unless {@code admin: {enabled: false}}). A configured port that cannot be bound fails the start;
+     * the default one (not configured) only warns. Ready once every shard installed the first table: the
      * config's, or with {@code --routes}, the first one the agent published.
      */
     private static AdminServer startAdmin(DataPlane dp, RouteTableFollower follower) throws java.io.IOException {
@@ -145,8 +146,21 @@ public final class DataPlaneMain {
             return null;
         }
         long initial = dp.current().generation();
-        AdminServer admin = AdminServer.start(dp, a.address(), a.port(), follower == null ? () -> initial
-            : () -> follower.applied() > 0 ? follower.firstAppliedGeneration() : Long.MAX_VALUE);
+        AdminServer admin;
+        try {
+            admin = AdminServer.start(dp, a.address(), a.port(), follower == null ? () -> initial
+                : () -> follower.applied() > 0 ? follower.firstAppliedGeneration() : Long.MAX_VALUE);
+        } catch (java.io.IOException e) {
+            if (a == io.sluice.dataplane.config.OpsConfig.Admin.DEFAULT) {
+                // Not configured: a second data plane on this host (tests, labs) runs without an admin port.
+                System.err.println("sluice: no admin port: " + a.address() + ":" + a.port() + " is taken ("
+                    + e.getMessage() + "); configure admin: {port: N} to choose another");
+                return null;
+            }
+            dp.close();
+            throw new ConfigLoader.ConfigException("admin: cannot listen on " + a.address() + ":" + a.port() + ": "
+                + e.getMessage() + " (another data plane on this node? set admin.port, or admin: {enabled: false})");
+        }
         System.out.println("sluice: admin on http://" + a.address() + ":" + admin.port()
             + "/status (/metrics /readyz /healthz /routes /explain)");
         return admin;
