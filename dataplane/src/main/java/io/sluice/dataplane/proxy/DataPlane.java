@@ -134,6 +134,13 @@ public final class DataPlane implements AutoCloseable {
      * requests with {@code Connection: close} (idle keep-alive connections close at once).
      */
     public void drain() {
+        stopAccepting();
+        for (Shard s : shards) {
+            s.publishDrain();
+        }
+    }
+
+    private void stopAccepting() {
         if (ops != null) {
             ops.startDraining();
         }
@@ -142,7 +149,6 @@ public final class DataPlane implements AutoCloseable {
         }
         for (Shard s : shards) {
             s.closeListeners();
-            s.publishDrain();
         }
     }
 
@@ -151,15 +157,7 @@ public final class DataPlane implements AutoCloseable {
         if (drainMillis > 0) {
             drain();
         } else {
-            if (ops != null) {
-                ops.startDraining();
-            }
-            if (steering != null) {
-                steering.stopAccepting();
-            }
-            for (Shard s : shards) {
-                s.closeListeners();
-            }
+            stopAccepting();
         }
         long until = System.currentTimeMillis() + drainMillis;
         while (System.currentTimeMillis() < until && sum(Shard::liveConnections) > 0) {

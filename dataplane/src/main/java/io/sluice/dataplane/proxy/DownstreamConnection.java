@@ -427,22 +427,8 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     private boolean overloaded() {
         finishExchange(HttpStatus.SERVICE_UNAVAILABLE);
         boolean close = !(requestDone && keepAlive);
-        shard.stats.localResponses++;
-        ByteBuf r = LocalResponses.overloaded(close);
-        if (close) {
-            state = CLOSING;
-            deadline = shard.nowMs + 2_000;
-            if (cum != null) {
-                cum.release();
-                cum = null;
-            }
-            ch.writeAndFlush(r).addListener(SHUTDOWN_OUTPUT);
-            return false;
-        }
-        state = HEAD;
-        ch.write(r);
-        clientFlushPending = true;
-        return true;
+        sendLocal(LocalResponses.overloaded(close), close);
+        return !close;
     }
 
     /** Draining: a connection between requests, with nothing buffered, closes now. */
@@ -924,8 +910,11 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     private void sendLocal(int status, boolean close) {
+        sendLocal(LocalResponses.get(status, close), close);
+    }
+
+    private void sendLocal(ByteBuf r, boolean close) {
         shard.stats.localResponses++;
-        ByteBuf r = LocalResponses.get(status, close);
         if (close) {
             state = CLOSING;
             deadline = shard.nowMs + 2_000;
