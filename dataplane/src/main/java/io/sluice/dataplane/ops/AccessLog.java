@@ -10,12 +10,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.Locale;
 import java.util.concurrent.locks.LockSupport;
 
@@ -32,8 +28,6 @@ import java.util.concurrent.locks.LockSupport;
 public final class AccessLog implements AutoCloseable {
     public static final int RING_SIZE = 4096;
     static final long PERIOD_NANOS = 1_000_000L;
-    private static final DateTimeFormatter CLF = DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.ROOT)
-        .withZone(ZoneOffset.UTC);
 
     private final OpsConfig.AccessLog config;
     private final Ring[] rings;
@@ -42,7 +36,7 @@ public final class AccessLog implements AutoCloseable {
     private volatile boolean running = true;
     private volatile long written;
     private final ByteBuffer buf = ByteBuffer.allocateDirect(256 * 1024);
-    private final StringBuilder line = new StringBuilder(512);
+    private final AccessLogFormatter formatter;
 
     /** A shard's producer side. Shard-confined except {@link #dropped}, which the collector reads racily. */
     public static final class Ring {
@@ -106,6 +100,7 @@ public final class AccessLog implements AutoCloseable {
 
     private AccessLog(OpsConfig.AccessLog config, int shards) {
         this.config = config;
+        this.formatter = new AccessLogFormatter(config.format());
         this.rings = new Ring[shards];
         for (int i = 0; i < shards; i++) {
             rings[i] = new Ring(i, config.sample());
@@ -183,78 +178,11 @@ public final class AccessLog implements AutoCloseable {
     }
 
     private void format(AccessLogRecord r) {
-        StringBuilder s = line;
-        s.setLength(0);
-        if (config.format() == OpsConfig.LogFormat.JSON) {
-            s.append("{\"time\":\"").append(Instant.ofEpochMilli(r.epochMillis)).append("\",\"shard\":").append(r.shard)
-                .append(",\"client\":\"");
-            bytes(s, r.client, r.client == null ? 0 : r.client.length, true);
-            s.append("\",\"method\":\"");
-            bytes(s, r.method, r.methodLen, true);
-            s.append("\",\"host\":\"");
-            bytes(s, r.host, r.hostLen, true);
-            s.append("\",\"path\":\"");
-            bytes(s, r.target, r.targetLen, true);
-            s.append("\",\"protocol\":\"").append(r.version == 10 ? "HTTP/1.0" : "HTTP/1.1")
-                .append("\",\"status\":").append(r.status)
-                .append(",\"request_bytes\":").append(r.requestBytes)
-                .append(",\"response_bytes\":").append(r.responseBytes)
-                .append(",\"duration_ms\":").append(r.totalNanos / 1_000 / 1000.0)
-                .append(",\"upstream\":");
-            if (r.upstream == null) {
-                s.append("null");
-            } else {
-                s.append('"').append(r.upstream).append('"');
-            }
-            s.append(",\"upstream_ms\":");
-            if (r.upstreamNanos < 0) {
-                s.append("null");
-            } else {
-                s.append(r.upstreamNanos / 1_000 / 1000.0);
-            }
-            s.append(",\"service\":");
-            if (r.service == null) {
-                s.append("null");
-            } else {
-                s.append('"').append(r.service.replace("\"", "\\\"")).append('"');
-            }
-            s.append("}\n");
-        } else {
-            // nginx combined, without referer and user agent (not captured): "-" "-", then timings and upstream.
-            bytes(s, r.client, r.client == null ? 0 : r.client.length, false);
-            s.append(" - - [").append(CLF.format(Instant.ofEpochMilli(r.epochMillis))).append("] \"");
-            bytes(s, r.method, r.methodLen, false);
-            s.append(' ');
-            bytes(s, r.target, r.targetLen, false);
-            s.append(r.version == 10 ? " HTTP/1.0\" " : " HTTP/1.1\" ").append(r.status).append(' ')
-                .append(r.responseBytes).append(" \"-\" \"-\" host=\"");
-            bytes(s, r.host, r.hostLen, false);
-            s.append("\" rt=").append(r.totalNanos / 1_000 / 1e6).append(" urt=")
-                .append(r.upstreamNanos < 0 ? "-" : Double.toString(r.upstreamNanos / 1_000 / 1e6))
-                .append(" upstream=").append(r.upstream == null ? "-" : r.upstream)
-                .append(" shard=").append(r.shard).append('\n');
+        if (buf.remaining() < AccessLogFormatter.MAX_RECORD) {
+            flush();
         }
-        for (int i = 0; i < s.length(); i++) {
-            if (!buf.hasRemaining()) {
-                flush();
-            }
-            buf.put((byte) s.charAt(i));
-        }
+        formatter.format(r, buf);
         written++;
-    }
-
-    /** Appends bytes as ASCII, escaping quotes, backslashes, control and non-ASCII bytes. */
-    private static void bytes(StringBuilder s, byte[] b, int len, boolean json) {
-        for (int i = 0; i < len; i++) {
-            int c = b[i] & 0xff;
-            if (c == '"' || c == '\\') {
-                s.append('\\').append((char) c);
-            } else if (c < 0x20 || c >= 0x7f) {
-                s.append(json ? "\\u00" : "\\x").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 15, 16));
-            } else {
-                s.append((char) c);
-            }
-        }
     }
 
     private void flush() {
@@ -295,7 +223,4 @@ public final class AccessLog implements AutoCloseable {
             + ")";
     }
 
-    static byte[] ascii(String s) {
-        return s.getBytes(StandardCharsets.US_ASCII);
-    }
 }
