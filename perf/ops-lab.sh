@@ -188,20 +188,17 @@ LOAD=$!
 sleep $((1 + KILL_SECONDS / 3))
 KILLED_AT=$(date +%s%N)
 kill -KILL -- "-$B3_PID" 2>/dev/null || true
-EJECTED_MS="" UNHEALTHY_MS=""
-while kill -0 "$LOAD" 2>/dev/null; do
-    m=$(curl -fs "http://127.0.0.1:$KADMIN/metrics" || true)
-    now=$(date +%s%N)
-    if [[ -z $EJECTED_MS ]] && grep -q "^sluice_endpoint_ejected{.*endpoint=\"127.0.0.1:$B3\",} 1.0" <<<"$m"; then
-        EJECTED_MS=$(((now - KILLED_AT) / 1000000))
-    fi
-    if [[ -z $UNHEALTHY_MS ]] && grep -q "^sluice_endpoint_healthy{endpoint=\"127.0.0.1:$B3\",} 0.0" <<<"$m"; then
-        UNHEALTHY_MS=$(((now - KILLED_AT) / 1000000))
-    fi
-    sleep 0.02
-done
+while kill -0 "$LOAD" 2>/dev/null; do sleep 0.2; done
 wait "$LOAD" || true
 curl -fs "http://127.0.0.1:$KADMIN/metrics" -o "$RESULTS/metrics-after-kill.txt" || true
+# The data plane stamps the first ejection and the health change itself (Unix time): exact, not a polling interval.
+since_kill() { # METRIC: milliseconds from the kill to the earliest sample of METRIC for the killed origin
+    awk -v m="$1" -v ep="endpoint=\"127.0.0.1:$B3\"" -v k="$KILLED_AT" '
+        index($0, m "{") == 1 && index($0, ep) { t = $NF * 1000; if (!s || t < s) s = t }
+        END { if (s) printf "%d", s - k / 1000000 }' "$RESULTS/metrics-after-kill.txt"
+}
+EJECTED_MS=$(since_kill sluice_endpoint_last_ejection_timestamp_seconds)
+UNHEALTHY_MS=$(since_kill sluice_endpoint_health_changed_timestamp_seconds)
 R=$(grep '^RESULT' "$RESULTS/kill-load.txt" || echo "RESULT error=no-result")
 kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$R"; }
 REQ=$(kv requests) NON2XX=$(kv non2xx) SOCKERR=$(kv socket_errors) TIMEOUTS=$(kv timeouts)
@@ -239,7 +236,8 @@ REPORT=$RESULTS/report.md
     echo "| --- | --- | --- | --- | --- | --- | --- |"
     echo "| ${REQ:-n/a} | $FAILED | $SHARE % | ${EJECTED_MS:-never} ms | ${UNHEALTHY_MS:-never} ms | $CONNERR | $RETRIES |"
     echo
-    echo "Times are observed by polling /metrics every ~20 ms (so they include up to that much). Failed requests are those"
+    echo "Times come from the data plane's own timestamps of the ejection and of the health change"
+    echo "(\`sluice_endpoint_last_ejection_timestamp_seconds\`, \`sluice_endpoint_health_changed_timestamp_seconds\`). Failed requests are those"
     echo "that met the dead origin before ejection and could not be retried (connect failures are retried on another"
     echo "endpoint within the retry budget; a request already sent when the origin died is not)."
     echo "<!-- ops-lab:end -->"

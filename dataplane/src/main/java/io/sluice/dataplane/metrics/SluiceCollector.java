@@ -206,6 +206,7 @@ public final class SluiceCollector extends Collector {
         List<MetricFamilySamples.Sample> fives = new ArrayList<>();
         List<MetricFamilySamples.Sample> ejected = new ArrayList<>();
         List<MetricFamilySamples.Sample> ejections = new ArrayList<>();
+        List<MetricFamilySamples.Sample> ejectedAt = new ArrayList<>();
         List<MetricFamilySamples.Sample> panic = new ArrayList<>();
         long nowMs = System.nanoTime() / 1_000_000;
         for (Shard s : shards) {
@@ -225,6 +226,10 @@ public final class SluiceCollector extends Collector {
                         p.ejected(nowMs) ? 1 : 0));
                     ejections.add(new MetricFamilySamples.Sample("sluice_outlier_ejections_total", el, v,
                         p.ejectionsTotal));
+                    if (p.lastEjectionEpochMillis != 0) {
+                        ejectedAt.add(new MetricFamilySamples.Sample("sluice_endpoint_last_ejection_timestamp_seconds",
+                            el, v, p.lastEjectionEpochMillis / 1e3));
+                    }
                 }
             }
         }
@@ -240,12 +245,15 @@ public final class SluiceCollector extends Collector {
             "1 while passive outlier detection keeps this endpoint out of this shard's picks.", ejected));
         out.add(new MetricFamilySamples("sluice_outlier_ejections", Type.COUNTER,
             "Outlier ejections of an endpoint on a shard.", ejections));
+        out.add(new MetricFamilySamples("sluice_endpoint_last_ejection_timestamp_seconds", Type.GAUGE,
+            "Unix time of the endpoint's last ejection on this shard (endpoints ejected at least once).", ejectedAt));
         out.add(new MetricFamilySamples("sluice_backend_panic_picks", Type.COUNTER,
             "Picks made with every endpoint unhealthy or ejected (health ignored).", panic));
 
         List<MetricFamilySamples.Sample> healthy = new ArrayList<>();
         List<MetricFamilySamples.Sample> checks = new ArrayList<>();
         List<MetricFamilySamples.Sample> failures = new ArrayList<>();
+        List<MetricFamilySamples.Sample> changedAt = new ArrayList<>();
         for (Map.Entry<String, EndpointHealth> e : dp.ops().health.all().entrySet()) {
             EndpointHealth h = e.getValue();
             if (h.checks() == 0) {
@@ -257,10 +265,16 @@ public final class SluiceCollector extends Collector {
             checks.add(new MetricFamilySamples.Sample("sluice_health_checks_total", List.of("endpoint"), v, h.checks()));
             failures.add(new MetricFamilySamples.Sample("sluice_health_check_failures_total", List.of("endpoint"), v,
                 h.failures()));
+            if (h.lastTransitionEpochMillis() != 0) {
+                changedAt.add(new MetricFamilySamples.Sample("sluice_endpoint_health_changed_timestamp_seconds",
+                    List.of("endpoint"), v, h.lastTransitionEpochMillis() / 1e3));
+            }
         }
         out.add(new MetricFamilySamples("sluice_endpoint_healthy", Type.GAUGE,
             "Active health check state of an endpoint (1 healthy, 0 unhealthy).", healthy));
         out.add(new MetricFamilySamples("sluice_health_checks", Type.COUNTER, "Active health checks run.", checks));
+        out.add(new MetricFamilySamples("sluice_endpoint_health_changed_timestamp_seconds", Type.GAUGE,
+            "Unix time of the endpoint's last health state change.", changedAt));
         out.add(new MetricFamilySamples("sluice_health_check_failures", Type.COUNTER, "Active health checks failed.",
             failures));
     }

@@ -13,6 +13,8 @@ public final class EndpointHealth {
     volatile long checks;
     volatile long failures;
     volatile long transitions;
+    /** Wall-clock time of the last state change (0: never). */
+    volatile long lastTransitionEpochMillis;
     /** Checker-confined. */
     int consecutiveOk;
     int consecutiveFail;
@@ -36,6 +38,10 @@ public final class EndpointHealth {
 
     public long failures() {
         return failures;
+    }
+
+    public long lastTransitionEpochMillis() {
+        return lastTransitionEpochMillis;
     }
 
     /** Times the state flipped (healthy to unhealthy or back). */

@@ -154,6 +154,7 @@ public final class HealthChecker implements AutoCloseable {
             if (!h.healthy && ++h.consecutiveOk >= c.healthyThreshold()) {
                 h.healthy = true;
                 h.transitions++;
+                h.lastTransitionEpochMillis = System.currentTimeMillis();
                 System.out.println("sluice: endpoint " + h.key + " is healthy again");
             }
         } else {
@@ -163,6 +164,7 @@ public final class HealthChecker implements AutoCloseable {
             if (h.healthy && ++h.consecutiveFail >= c.unhealthyThreshold()) {
                 h.healthy = false;
                 h.transitions++;
+                h.lastTransitionEpochMillis = System.currentTimeMillis();
                 System.out.println("sluice: endpoint " + h.key + " is unhealthy (" + failure + ")");
             }
         }

@@ -67,5 +67,6 @@ final class OutlierDetector {
         p.ejectedUntilMs = nowMs + duration;
         p.ejections++;
         p.ejectionsTotal++;
+        p.lastEjectionEpochMillis = System.currentTimeMillis();
     }
 }

@@ -40,6 +40,8 @@ public final class UpstreamPool {
     public long connectErrors;
     public long responses5xx;
     public long ejectionsTotal;
+    /** Wall-clock time of the last ejection (0: never), for the metric; one clock read per ejection. */
+    public long lastEjectionEpochMillis;
 
     UpstreamPool(String key, InetSocketAddress address, int maxConnections, int maxIdle, int maxPending) {
         this(key, address, maxConnections, maxIdle, maxPending, new EndpointHealth(key));

@@ -55,6 +55,9 @@ class ResilienceTest {
             assertEquals(1, metric(m, "sluice_outlier_ejections_total", "endpoint=\"127.0.0.1:" + c.port() + "\""));
             assertEquals(3, metric(m, "sluice_upstream_endpoint_connect_errors_total",
                 "endpoint=\"127.0.0.1:" + c.port() + "\""));
+            double ejectedAt = metric(m, "sluice_endpoint_last_ejection_timestamp_seconds",
+                "endpoint=\"127.0.0.1:" + c.port() + "\"");
+            assertTrue(Math.abs(System.currentTimeMillis() / 1e3 - ejectedAt) < 60, "ejection time stamped: " + ejectedAt);
         }
     }
 
