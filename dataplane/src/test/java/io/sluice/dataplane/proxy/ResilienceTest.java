@@ -145,15 +145,20 @@ class ResilienceTest {
         }
     }
 
-    @Test
-    void perBackendRequestLimitAnswers503WithAClearBody() throws Exception {
-        CountDownLatch release = new CountDownLatch(1);
-        CountDownLatch arrived = new CountDownLatch(1);
-        TestSupport.Script slow = (req, out) -> {
+    /** An origin that answers only once {@code release} opens; {@code arrived} opens when a request reaches it. */
+    private static TestSupport.Script held(CountDownLatch arrived, CountDownLatch release) {
+        return (req, out) -> {
             arrived.countDown();
             release.await(10, TimeUnit.SECONDS);
             return TestSupport.ok("slow").respond(req, out);
         };
+    }
+
+    @Test
+    void perBackendRequestLimitAnswers503WithAClearBody() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch arrived = new CountDownLatch(1);
+        TestSupport.Script slow = held(arrived, release);
         try (TestSupport.Origin a = new TestSupport.Origin(slow);
              TestSupport.Running r = TestSupport.proxy(config("""
                  backendPolicies: {app: {limits: {maxRequests: 1}}}
@@ -178,11 +183,7 @@ class ResilienceTest {
     void pendingQueueLimitFromTheBackendEntry() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch arrived = new CountDownLatch(1);
-        TestSupport.Script slow = (req, out) -> {
-            arrived.countDown();
-            release.await(10, TimeUnit.SECONDS);
-            return TestSupport.ok("slow").respond(req, out);
-        };
+        TestSupport.Script slow = held(arrived, release);
         String yaml = TestSupport.routes(0).replace("endpoints: [\"127.0.0.1:0\",]",
             "endpoints: [\"127.0.0.1:ORIGIN\"]\n    limits: {maxConnections: 1, maxPending: 1}");
         try (TestSupport.Origin a = new TestSupport.Origin(slow);
