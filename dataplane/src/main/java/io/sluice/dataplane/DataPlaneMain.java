@@ -148,8 +148,10 @@ public final class DataPlaneMain {
         long initial = dp.current().generation();
         AdminServer admin;
         try {
-            admin = AdminServer.start(dp, a.address(), a.port(), follower == null ? () -> initial
-                : () -> follower.applied() > 0 ? follower.firstAppliedGeneration() : Long.MAX_VALUE);
+            admin = follower == null ? AdminServer.start(dp, a.address(), a.port(), () -> initial)
+                : AdminServer.start(dp, a.address(), a.port(),
+                    () -> follower.applied() > 0 ? follower.firstAppliedGeneration() : Long.MAX_VALUE,
+                    new io.sluice.dataplane.control.FollowerCollector(follower));
         } catch (java.io.IOException e) {
             if (a == io.sluice.dataplane.config.OpsConfig.Admin.DEFAULT) {
                 // Not configured: a second data plane on this host (tests, labs) runs without an admin port.

@@ -67,9 +67,13 @@ public final class AdminServer implements AutoCloseable {
         server.createContext("/", this::handle);
     }
 
-    public static AdminServer start(DataPlane dp, String address, int port, LongSupplier readyGeneration)
-        throws IOException {
+    /** @param extra more collectors for {@code /metrics} (e.g. the agent link's) */
+    public static AdminServer start(DataPlane dp, String address, int port, LongSupplier readyGeneration,
+                                    io.prometheus.client.Collector... extra) throws IOException {
         AdminServer a = new AdminServer(dp, new InetSocketAddress(address, port), readyGeneration);
+        for (io.prometheus.client.Collector c : extra) {
+            a.registry.register(c);
+        }
         a.server.start();
         return a;
     }

@@ -122,4 +122,31 @@ class MetricsAndAdminTest {
             assertEquals(200, get(admin.port(), "/readyz").statusCode());
         }
     }
+
+    @Test
+    void readyAfterTheAgentsFirstTableWithAgentLinkMetrics(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+        throws Exception {
+        java.nio.file.Path file = dir.resolve("routes");
+        try (TestSupport.Origin o = new TestSupport.Origin(TestSupport.ok("a"));
+             TestSupport.Running r = TestSupport.proxy("listeners: [{port: PORT}]\n", 1);
+             io.sluice.routetable.shm.RouteTableFileWriter w = io.sluice.routetable.shm.RouteTableFileWriter.open(file);
+             io.sluice.dataplane.control.RouteTableFollower f =
+                 io.sluice.dataplane.control.RouteTableFollower.start(r.dp(), file);
+             AdminServer admin = AdminServer.start(r.dp(), "127.0.0.1", 0,
+                 () -> f.applied() > 0 ? f.firstAppliedGeneration() : Long.MAX_VALUE,
+                 new io.sluice.dataplane.control.FollowerCollector(f))) {
+            HttpResponse<String> before = get(admin.port(), "/readyz");
+            assertEquals(503, before.statusCode());
+            assertEquals("not ready: waiting for the first route table\n", before.body());
+            String yaml = TestSupport.routes(o.port()).replace("PORT", "1");
+            w.publish(io.sluice.dataplane.config.ConfigLoader.parse(yaml, 1).routes());
+            TestSupport.awaitTrue(admin::ready, 5_000);
+            assertEquals(200, get(admin.port(), "/readyz").statusCode());
+            String m = get(admin.port(), "/metrics").body();
+            assertEquals(1, metric(m, "sluice_agent_tables_applied_total"), m);
+            assertEquals(0, metric(m, "sluice_agent_tables_rejected_total"));
+            double age = metric(m, "sluice_agent_heartbeat_age_seconds");
+            assertTrue(age >= 0 && age < 60, "heartbeat age " + age);
+        }
+    }
 }
