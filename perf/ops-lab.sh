@@ -77,6 +77,7 @@ start() {
     local name=$1 cpu=$2; shift 2
     setsid taskset -c "$cpu" "$@" >"$RESULTS/$name.log" 2>&1 </dev/null &
     LAST_PID=$!
+    disown "$LAST_PID" 2>/dev/null || true # no "Killed" job notice when the kill run SIGKILLs an origin
     PIDS+=("$LAST_PID")
 }
 wait_http() { # URL SECONDS [HOST]
