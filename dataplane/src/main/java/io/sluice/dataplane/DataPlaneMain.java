@@ -6,8 +6,9 @@ import io.sluice.dataplane.config.DataPlaneConfig;
 import io.sluice.dataplane.config.IdleMode;
 import io.sluice.dataplane.demo.DemoBackends;
 import io.sluice.dataplane.proxy.DataPlane;
+import io.sluice.dataplane.ops.AdminServer;
+import io.sluice.dataplane.ops.Explainer;
 import io.sluice.dataplane.proxy.Shard;
-import io.sluice.dataplane.route.Route;
 
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -135,6 +136,7 @@ public final class DataPlaneMain {
         printReady(dp);
         String routes = opts.getOrDefault("routes", config.routesFile());
         RouteTableFollower follower = routes == null ? null : followRoutes(dp, Path.of(routes));
+        AdminServer admin = startAdmin(dp, follower);
         AtomicLong generation = new AtomicLong(0);
         installReloadOnHup(() -> {
             try {
@@ -145,7 +147,47 @@ public final class DataPlaneMain {
                 System.err.println("sluice: reload failed, keeping the current routes: " + e.getMessage());
             }
         });
-        awaitShutdown(dp, follower);
+        awaitShutdown(dp, () -> {
+            if (admin != null) {
+                admin.close();
+            }
+            if (follower != null) {
+                follower.close();
+            }
+        });
+    }
+
+    /**
+     * The admin port (unless {@code admin: {enabled: false}}). A configured port that cannot be bound fails the start;
+     * the default one (not configured) only warns. Ready once every shard installed the first table: the
+     * config's, or with {@code --routes}, the first one the agent published.
+     */
+    private static AdminServer startAdmin(DataPlane dp, RouteTableFollower follower) throws java.io.IOException {
+        io.sluice.dataplane.config.OpsConfig.Admin a = dp.config().ops().admin();
+        if (!a.enabled()) {
+            return null;
+        }
+        long initial = dp.current().generation();
+        AdminServer admin;
+        try {
+            admin = follower == null ? AdminServer.start(dp, a.address(), a.port(), () -> initial)
+                : AdminServer.start(dp, a.address(), a.port(),
+                    () -> follower.applied() > 0 ? follower.firstAppliedGeneration() : Long.MAX_VALUE,
+                    new io.sluice.dataplane.control.FollowerCollector(follower));
+        } catch (java.io.IOException e) {
+            if (a == io.sluice.dataplane.config.OpsConfig.Admin.DEFAULT) {
+                // Not configured: a second data plane on this host (tests, labs) runs without an admin port.
+                System.err.println("sluice: no admin port: " + a.address() + ":" + a.port() + " is taken ("
+                    + e.getMessage() + "); configure admin: {port: N} to choose another");
+                return null;
+            }
+            dp.close();
+            throw new ConfigLoader.ConfigException("admin: cannot listen on " + a.address() + ":" + a.port() + ": "
+                + e.getMessage() + " (another data plane on this node? set admin.port, or admin: {enabled: false})");
+        }
+        System.out.println("sluice: admin on http://" + a.address() + ":" + admin.port()
+            + "/status (/metrics /readyz /healthz /routes /explain)");
+        return admin;
     }
 
     /** Follows an agent's shared-memory route file: its tables replace the config file's routes as they come. */
@@ -174,6 +216,7 @@ public final class DataPlaneMain {
         int port = config.listeners().get(0).port();
         printReady(dp);
         RouteTableFollower follower = routes == null ? null : followRoutes(dp, Path.of(routes));
+        AdminServer admin = startAdmin(dp, follower);
         if (follower != null) {
             long until = System.nanoTime() + 10_000_000_000L;
             while (follower.applied() == 0 && System.nanoTime() < until) {
@@ -184,6 +227,9 @@ public final class DataPlaneMain {
                 : "sluice: no route table from the agent yet (10 s); serving 404 until one arrives");
         }
         AutoCloseable closeAll = () -> {
+            if (admin != null) {
+                admin.close();
+            }
             if (follower != null) {
                 follower.close();
             }
@@ -223,22 +269,9 @@ public final class DataPlaneMain {
             table = ConfigLoader.load(Path.of(file), 1).routes();
         }
         io.sluice.dataplane.route.Router router = io.sluice.dataplane.route.Router.compile(table);
-        Route r = router.explain(opts.get("host"), opts.get("path"));
-        if (r == null) {
-            System.out.println("no route: 404 (no host block or path matches and there is no default backend)");
-            return;
+        for (String line : Explainer.explain(table, router, opts.get("host"), opts.get("path")).lines()) {
+            System.out.println(line);
         }
-        var b = table.backends().get(r.backend);
-        System.out.println("matched: " + r);
-        if (r.source != null && !r.source.isEmpty()) {
-            System.out.println("source:  " + r.source);
-        }
-        List<String> endpoints = new ArrayList<>();
-        for (io.sluice.routetable.Endpoint e : b.endpoints()) {
-            endpoints.add(e + (e.weight() != 1 ? " weight " + e.weight() : "") + (e.draining() ? " (draining)" : ""));
-        }
-        System.out.println("backend: " + b.name() + " (" + b.balancer().name().toLowerCase(java.util.Locale.ROOT)
-            + ") endpoints " + endpoints + (endpoints.isEmpty() ? ": requests get 503" : ""));
     }
 
     /** Reads the current table from an agent's route file (retrying briefly if a publication is in progress). */
@@ -289,11 +322,25 @@ public final class DataPlaneMain {
         }
     }
 
+    /**
+     * Waits for SIGTERM or SIGINT, then drains: /readyz turns 503, listeners close, keep-alive connections close after
+     * their current response ({@code Connection: close}), open ones get up to {@code shutdown.drainSeconds}; then the
+     * process exits 0. Any other exit (System.exit, a second signal) runs the same drain through the shutdown hook.
+     */
     private static void awaitShutdown(DataPlane dp, AutoCloseable extra) throws InterruptedException {
         CountDownLatch done = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            System.out.println("sluice: stopping, draining open connections (up to 5 s)");
-            dp.shutdown(5_000);
+        CountDownLatch signalled = new CountDownLatch(1);
+        for (String sig : new String[] {"TERM", "INT"}) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> signalled.countDown());
+            } catch (IllegalArgumentException e) {
+                // signal not available: the shutdown hook drains
+            }
+        }
+        int drainSeconds = dp.config().ops().shutdown().drainSeconds();
+        Thread hook = new Thread(() -> {
+            System.out.println("sluice: stopping, draining open connections (up to " + drainSeconds + " s)");
+            dp.shutdown(drainSeconds * 1_000L);
             System.out.println("sluice: " + io.sluice.dataplane.steering.SteeringPlan.report(dp.shards()));
             if (extra != null) {
                 try {
@@ -303,7 +350,13 @@ public final class DataPlaneMain {
                 }
             }
             done.countDown();
-        }, "sluice-shutdown"));
+        }, "sluice-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        signalled.await();
+        Runtime.getRuntime().removeShutdownHook(hook);
+        hook.start();
         done.await();
+        System.out.flush();
+        System.exit(0);
     }
 }

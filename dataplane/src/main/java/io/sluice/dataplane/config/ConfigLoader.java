@@ -62,7 +62,8 @@ public final class ConfigLoader {
         }
         Map<String, Object> m = map(root == null ? Map.of() : root, "config");
         keys(m, "config", Set.of("listeners", "cpus", "idle", "timeouts", "limits", "upstream", "trustForwarded",
-            "backends", "routes", "defaultBackend", "routesFile", "coreMap", "steering", "tls"));
+            "backends", "routes", "defaultBackend", "routesFile", "coreMap", "steering", "tls", "admin", "shutdown",
+            "accessLog", "health", "outlier", "retry", "backendPolicies"));
 
         List<DataPlaneConfig.Listener> listeners = new ArrayList<>();
         List<Object> ls = list(m.getOrDefault("listeners", List.of(Map.of("port", 8080))), "listeners");
@@ -129,7 +130,7 @@ public final class ConfigLoader {
         }
         TlsSettings tls = m.containsKey("tls") ? tls(map(m.get("tls"), "tls")) : TlsSettings.DEFAULT;
         return new DataPlaneConfig(listeners, cpus, idle, t, lim, up, trust, routeTable(m, generation), routesFile,
-            coreMap, steering, tls);
+            coreMap, steering, tls, OpsConfigLoader.parse(m));
     }
 
     private static TlsSettings tls(Map<String, Object> m) {
@@ -239,7 +240,7 @@ public final class ConfigLoader {
         for (int i = 0; i < bs.size(); i++) {
             String at = "backends[" + i + "]";
             Map<String, Object> b = map(bs.get(i), at);
-            keys(b, at, Set.of("name", "balancer", "endpoints", "protocol", "tls"));
+            keys(b, at, Set.of("name", "balancer", "endpoints", "protocol", "tls", "healthCheck", "limits")); // the last two: OpsConfigLoader
             String name = str(b.get("name"), at + ".name");
             Balancer bal;
             try {
@@ -363,7 +364,7 @@ public final class ConfigLoader {
     }
 
     @SuppressWarnings("unchecked")
-    private static Map<String, Object> map(Object o, String at) {
+    static Map<String, Object> map(Object o, String at) {
         if (!(o instanceof Map<?, ?>)) {
             throw new ConfigException(at + ": expected a mapping");
         }
@@ -371,14 +372,14 @@ public final class ConfigLoader {
     }
 
     @SuppressWarnings("unchecked")
-    private static List<Object> list(Object o, String at) {
+    static List<Object> list(Object o, String at) {
         if (!(o instanceof List<?>)) {
             throw new ConfigException(at + ": expected a list");
         }
         return (List<Object>) o;
     }
 
-    private static void keys(Map<String, Object> m, String at, Set<String> allowed) {
+    static void keys(Map<String, Object> m, String at, Set<String> allowed) {
         for (String k : m.keySet()) {
             if (!allowed.contains(k)) {
                 throw new ConfigException(at + ": unknown key '" + k + "' (allowed: " + new java.util.TreeSet<>(allowed)
@@ -387,7 +388,7 @@ public final class ConfigLoader {
         }
     }
 
-    private static String str(Object o, String at) {
+    static String str(Object o, String at) {
         if (o instanceof String s) {
             return s;
         }
@@ -397,14 +398,14 @@ public final class ConfigLoader {
         throw new ConfigException(at + ": expected a string");
     }
 
-    private static boolean bool(Object o, String at) {
+    static boolean bool(Object o, String at) {
         if (o instanceof Boolean b) {
             return b;
         }
         throw new ConfigException(at + ": expected true or false");
     }
 
-    private static int port(Object o, String at) {
+    static int port(Object o, String at) {
         int p = posInt(o, at);
         if (p > 65535) {
             throw new ConfigException(at + ": port out of range: " + p);
@@ -412,7 +413,7 @@ public final class ConfigLoader {
         return p;
     }
 
-    private static int posInt(Object o, String at) {
+    static int posInt(Object o, String at) {
         long v = posLong(o, at);
         if (v > Integer.MAX_VALUE) {
             throw new ConfigException(at + ": too large: " + v);
@@ -420,7 +421,7 @@ public final class ConfigLoader {
         return (int) v;
     }
 
-    private static long posLong(Object o, String at) {
+    static long posLong(Object o, String at) {
         if (o instanceof Number n && !(o instanceof Double) && !(o instanceof Float) && n.longValue() > 0) {
             return n.longValue();
         }

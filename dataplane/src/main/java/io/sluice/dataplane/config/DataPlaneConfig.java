@@ -22,6 +22,7 @@ import java.util.List;
  *                         the default path ({@code /etc/sluice/coremap.json}) when that file exists
  * @param steering         how connections reach the shard on their receiving CPU (see {@link SteeringMode})
  * @param tls              the node's TLS policy and file certificates ({@link TlsSettings#DEFAULT} when not configured)
+ * @param ops              admin port, draining, access log, health checks, outlier detection, retries (issue 8)
  */
 public record DataPlaneConfig(
     List<Listener> listeners,
@@ -35,7 +36,8 @@ public record DataPlaneConfig(
     String routesFile,
     String coreMap,
     SteeringMode steering,
-    TlsSettings tls) {
+    TlsSettings tls,
+    OpsConfig ops) {
 
     public DataPlaneConfig {
         if (steering == null) {
@@ -44,13 +46,17 @@ public record DataPlaneConfig(
         if (tls == null) {
             tls = TlsSettings.DEFAULT;
         }
+        if (ops == null) {
+            ops = OpsConfig.DEFAULT;
+        }
     }
 
+    /** Without TLS or operating settings: {@link TlsSettings#DEFAULT}, {@link OpsConfig#DEFAULT}. */
     public DataPlaneConfig(List<Listener> listeners, int[] cpus, IdleMode idle, Timeouts timeouts, Limits limits,
                            Upstream upstream, boolean trustForwarded, RouteTable routes, String routesFile,
                            String coreMap, SteeringMode steering) {
         this(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes, routesFile, coreMap, steering,
-            TlsSettings.DEFAULT);
+            TlsSettings.DEFAULT, OpsConfig.DEFAULT);
     }
 
     /** Without steering settings: the default core map (if present) and {@link SteeringMode#AUTO}. */
@@ -85,37 +91,42 @@ public record DataPlaneConfig(
 
     public DataPlaneConfig withCpus(int[] newCpus) {
         return new DataPlaneConfig(listeners, newCpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, coreMap, steering, tls);
+            routesFile, coreMap, steering, tls, ops);
     }
 
     public DataPlaneConfig withRoutes(RouteTable table) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, table,
-            routesFile, coreMap, steering, tls);
+            routesFile, coreMap, steering, tls, ops);
     }
 
     public DataPlaneConfig withListeners(List<Listener> l) {
         return new DataPlaneConfig(l, cpus, idle, timeouts, limits, upstream, trustForwarded, routes, routesFile,
-            coreMap, steering, tls);
+            coreMap, steering, tls, ops);
     }
 
     public DataPlaneConfig withIdle(IdleMode newIdle) {
         return new DataPlaneConfig(listeners, cpus, newIdle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, coreMap, steering, tls);
+            routesFile, coreMap, steering, tls, ops);
     }
 
     /** @param file a core map file, {@code "none"}, or null for the default path if it exists */
     public DataPlaneConfig withCoreMap(String file) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, file, steering, tls);
+            routesFile, file, steering, tls, ops);
     }
 
     public DataPlaneConfig withTls(TlsSettings settings) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, coreMap, steering, settings);
+            routesFile, coreMap, steering, settings, ops);
     }
 
     public DataPlaneConfig withSteering(SteeringMode mode) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, coreMap, mode, tls);
+            routesFile, coreMap, mode, tls, ops);
+    }
+
+    public DataPlaneConfig withOps(OpsConfig newOps) {
+        return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
+            routesFile, coreMap, steering, tls, newOps);
     }
 }

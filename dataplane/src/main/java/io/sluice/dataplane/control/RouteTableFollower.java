@@ -26,6 +26,10 @@ public final class RouteTableFollower implements AutoCloseable {
     private volatile boolean running = true;
     private volatile long applied;
     private volatile long lastAppliedGeneration = -1;
+    private volatile long firstAppliedGeneration = -1;
+    /** Published for the metrics collector: the agent's last heartbeat (from the file header) and rejections. */
+    private volatile long writerHeartbeatMillis;
+    private volatile long rejectedTables;
     private long reportedRejections;
 
     private RouteTableFollower(DataPlane dataPlane, Path file) {
@@ -53,11 +57,13 @@ public final class RouteTableFollower implements AutoCloseable {
             }
             if (reader.rejectedCount() != reportedRejections) {
                 reportedRejections = reader.rejectedCount();
+                rejectedTables = reportedRejections;
                 System.err.println("sluice: rejected a route table from " + reader.path() + " ("
                     + reader.lastRejection().getMessage() + "); still serving generation "
                     + dataPlane.current().generation());
             }
             if (t == null) {
+                writerHeartbeatMillis = reader.writerHeartbeatEpochMillis(); // one acquire load of the header
                 LockSupport.parkNanos(POLL_NANOS);
                 continue;
             }
@@ -65,6 +71,9 @@ public final class RouteTableFollower implements AutoCloseable {
             // A restarted agent counts from 1 again on a new file: keep the data plane's generations increasing.
             RouteTable next = t.generation() > current ? t : t.withGeneration(current + 1);
             dataPlane.update(next, reader.lastPollEndpointsOnly());
+            if (firstAppliedGeneration < 0) {
+                firstAppliedGeneration = next.generation();
+            }
             applied++;
             lastAppliedGeneration = next.generation();
         }
@@ -73,6 +82,21 @@ public final class RouteTableFollower implements AutoCloseable {
     /** Tables applied since start. */
     public long applied() {
         return applied;
+    }
+
+    /** The agent's last heartbeat written into the file header (epoch ms), 0 when not attached. Any thread. */
+    public long writerHeartbeatMillis() {
+        return writerHeartbeatMillis;
+    }
+
+    /** Tables the reader refused, as last published by the follower thread. Any thread. */
+    public long rejectedTables() {
+        return rejectedTables;
+    }
+
+    /** The first table applied from the file (readiness waits for it), -1 before. */
+    public long firstAppliedGeneration() {
+        return firstAppliedGeneration;
     }
 
     public long lastAppliedGeneration() {

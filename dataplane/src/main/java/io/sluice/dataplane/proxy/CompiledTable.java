@@ -1,6 +1,8 @@
 package io.sluice.dataplane.proxy;
 
 import io.netty.handler.ssl.SslContext;
+import io.sluice.dataplane.metrics.RouteSeries;
+import io.sluice.dataplane.route.Route;
 import io.sluice.dataplane.route.Router;
 import io.sluice.dataplane.tls.TlsContexts;
 import io.sluice.dataplane.tls.TlsEnv;
@@ -28,6 +30,13 @@ public final class CompiledTable {
     public final TlsContexts tls;
     /** Per host of {@code source.hosts()}: HSTS and redirect (null entries: none); empty without TLS. */
     public final TlsContexts.HostPolicy[] hostPolicies;
+    /**
+     * Metric series number of each route, by {@link Route#id}: numbered here, off the request path, so that shards
+     * count into {@code ShardMetrics} arrays with no lookup (see {@link RouteSeries}).
+     */
+    public final int[] seriesOfRoute;
+    /** Wall-clock time the table was compiled (route table age). */
+    public final long compiledEpochMillis = System.currentTimeMillis();
 
     public CompiledTable(RouteTable source) {
         this(source, null, null);
@@ -61,6 +70,12 @@ public final class CompiledTable {
             tls = prev != null && prev.sameInputs(source.tls()) ? prev
                 : TlsContexts.build(source.tls(), tlsEnv.settings(), prev, tlsEnv.keys(), tlsEnv.http2());
             hostPolicies = tls.policies(source.hosts());
+        }
+        Route[] routes = router.routes();
+        this.seriesOfRoute = new int[routes.length];
+        for (Route r : routes) {
+            String service = r.backend >= 0 && r.backend < backends.length ? backends[r.backend].name : "";
+            seriesOfRoute[r.id] = RouteSeries.number(RouteSeries.labels(r.host, r.rule, service, r.source));
         }
         this.compiledNanos = System.nanoTime();
     }

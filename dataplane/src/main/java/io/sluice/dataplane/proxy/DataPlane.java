@@ -3,6 +3,8 @@ package io.sluice.dataplane.proxy;
 import io.netty.channel.epoll.Epoll;
 import io.sluice.dataplane.config.DataPlaneConfig;
 import io.sluice.dataplane.config.TlsSettings;
+import io.sluice.dataplane.ops.HealthChecker;
+import io.sluice.dataplane.ops.NodeOps;
 import io.sluice.dataplane.steering.SteeringPlan;
 import io.sluice.dataplane.tls.TicketKeys;
 import io.sluice.dataplane.tls.TlsEnv;
@@ -25,6 +27,8 @@ public final class DataPlane implements AutoCloseable {
     private TlsEnv tlsEnv;
     /** Offer h2 in ALPN: false until the HTTP/2 server side is wired in (TLS connections then speak HTTP/1.1). */
     static final boolean HTTP2_ALPN = false;
+    private NodeOps ops;
+    private HealthChecker healthChecker;
 
     private DataPlane(DataPlaneConfig config) {
         this.config = config;
@@ -46,12 +50,14 @@ public final class DataPlane implements AutoCloseable {
         dp.reportTls(table);
         dp.current = table;
         try {
+            dp.ops = new NodeOps(config.ops(), cpus.length);
             for (int i = 0; i < cpus.length; i++) {
-                Shard s = new Shard(i, cpus[i], config, steering);
+                Shard s = new Shard(i, cpus[i], config, steering, dp.ops);
                 dp.shards.add(s);
                 s.start(table);
             }
             steering.engage(dp.shards); // after every shard listens: the reuseport group's order is bind order
+            dp.healthChecker = HealthChecker.start(dp); // null when no backend has active checks
         } catch (RuntimeException | InterruptedException e) {
             dp.close();
             throw e;
@@ -133,13 +139,60 @@ public final class DataPlane implements AutoCloseable {
         return t;
     }
 
-    /** Stops accepting, lets open connections finish for up to {@code drainMillis}, then stops the shards. */
-    public void shutdown(long drainMillis) {
+    /** Node-level operations state: health registry, access log, draining flag. */
+    public NodeOps ops() {
+        return ops;
+    }
+
+    /** The active health checker, or null when no backend is checked. */
+    public HealthChecker healthChecker() {
+        return healthChecker;
+    }
+
+    /**
+     * Ready to serve: every shard has installed a table of at least {@code generation}, and the node is not draining.
+     */
+    public boolean ready(long generation) {
+        if (ops == null || ops.draining() || shards.isEmpty()) {
+            return false;
+        }
+        for (Shard s : shards) {
+            if (s.installedGeneration() < generation) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Starts draining (idempotent): readiness turns false, listeners close, and every shard answers its remaining
+     * requests with {@code Connection: close} (idle keep-alive connections close at once).
+     */
+    public void drain() {
+        stopAccepting();
+        for (Shard s : shards) {
+            s.publishDrain();
+        }
+    }
+
+    private void stopAccepting() {
+        if (ops != null) {
+            ops.startDraining();
+        }
         if (steering != null) {
             steering.stopAccepting();
         }
         for (Shard s : shards) {
             s.closeListeners();
+        }
+    }
+
+    /** Stops accepting, lets open connections finish for up to {@code drainMillis}, then stops the shards. */
+    public void shutdown(long drainMillis) {
+        if (drainMillis > 0) {
+            drain();
+        } else {
+            stopAccepting();
         }
         long until = System.currentTimeMillis() + drainMillis;
         while (System.currentTimeMillis() < until && sum(Shard::liveConnections) > 0) {
@@ -150,6 +203,9 @@ public final class DataPlane implements AutoCloseable {
                 break;
             }
         }
+        if (healthChecker != null) {
+            healthChecker.close();
+        }
         for (Shard s : shards) {
             s.shutdown();
         }
@@ -158,6 +214,9 @@ public final class DataPlane implements AutoCloseable {
             if (current.tls != null) {
                 current.tls.retire(null);
             }
+        }
+        if (ops != null) {
+            ops.close();
         }
     }
 

@@ -16,6 +16,9 @@ import io.sluice.dataplane.http.MessageHead;
 import io.sluice.dataplane.http.RequestHead;
 import io.sluice.dataplane.http.ResponseHead;
 import io.sluice.dataplane.http.ChunkedScanner;
+import io.sluice.dataplane.metrics.RouteSeries;
+import io.sluice.dataplane.metrics.ShardMetrics;
+import io.sluice.dataplane.ops.AccessLogRecord;
 import io.sluice.dataplane.route.Route;
 
 import java.net.InetSocketAddress;
@@ -110,6 +113,25 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     /** A local response was written during this read batch and awaits the batch's flush. */
     private boolean clientFlushPending;
 
+    // Metrics and access log of the exchange in progress (issue 8); plain fields, reset per exchange.
+    private boolean exOpen;
+    private long exStart;
+    private long exUpSent;
+    private long exUpNanos;
+    private int exSeries;
+    private byte exMethod;
+    private int exStatus;
+    private long exIn;
+    private long exOut;
+    /** The backend of the exchange (outlier detection, circuit breaking), null before routing. */
+    private ShardBackend exBackend;
+    /** The backend whose {@code active} count this exchange holds (circuit breaking). */
+    private ShardBackend activeBackend;
+    private String exUpstream;
+    /** Head bytes of a sampled request, copied at its start (the input buffer moves on); per connection, lazily. */
+    private AccessLogRecord logScratch;
+    private boolean exLogged;
+
     /** Deadline in shard milliseconds, 0 for none; checked by the shard's sweeper. */
     long deadline;
     DownstreamConnection prevConn;
@@ -157,6 +179,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     private void onHandshake(ChannelHandlerContext ctx, io.netty.handler.ssl.SslHandshakeCompletionEvent hs) {
         if (!hs.isSuccess()) {
             shard.stats.tlsHandshakeFailures++;
+            shard.metrics.tlsHandshakeFailed();
             return; // the SslHandler closes the connection
         }
         shard.stats.tlsHandshakes++;
@@ -165,10 +188,17 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         javax.net.ssl.SSLEngine engine = ssl.engine();
-        if (engine instanceof io.netty.handler.ssl.ReferenceCountedOpenSslEngine oe
-            && io.netty.internal.tcnative.SSL.isSessionReused(oe.sslPointer())) {
+        boolean resumed = false;
+        int version = 0;
+        if (engine instanceof io.netty.handler.ssl.ReferenceCountedOpenSslEngine oe) {
+            long p = oe.sslPointer();
+            resumed = io.netty.internal.tcnative.SSL.isSessionReused(p);
+            version = io.netty.internal.tcnative.SSL.getVersionInt(p);
+        }
+        if (resumed) {
             shard.stats.tlsResumed++;
         }
+        shard.metrics.tlsHandshake(version, resumed);
         if (tlsHost != null && tlsHost.options.clientAuth() != io.sluice.routetable.TlsOptions.ClientAuth.OFF) {
             String dn = null;
             try {
@@ -253,6 +283,9 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
             return; // handed over (passthrough)
         }
         shard.unregister(this);
+        if (exOpen) {
+            finishExchange(responseStarted ? exStatus : 499); // 499: the client closed first (as nginx logs it)
+        }
         if (state == WAITING && endpoint != null) {
             endpoint.pool.waiters.remove(this);
         }
@@ -351,7 +384,8 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
 
     private boolean startExchange(int headEnd) {
         shard.stats.requests++;
-        keepAlive = req.keepAlive();
+        openExchange(headEnd - cum.readerIndex());
+        keepAlive = req.keepAlive() && !shard.draining;
         http10 = req.version == 10;
         headMethod = req.method == RequestHead.M_HEAD;
         upgrade = req.upgradeHeader >= 0 && req.connectionUpgrade && !http10;
@@ -365,17 +399,28 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         retried = false;
 
         Route route = shard.router.match(cum, req.hostStart, req.hostNameEnd(), req.pathStart, req.pathEnd);
+        if (exLogged) {
+            captureHead();
+        }
         if (route == null) {
             cum.readerIndex(headEnd);
             return localReply(HttpStatus.NOT_FOUND);
         }
+        exSeries = route.id < shard.seriesOfRoute.length ? shard.seriesOfRoute[route.id] : RouteSeries.OVERFLOW;
         io.sluice.dataplane.tls.TlsContexts.HostPolicy[] policies = shard.hostPolicies;
         int hi = route.hostIndex;
         policy = hi >= 0 && hi < policies.length ? policies[hi] : null;
         if (policy != null && policy.redirect && !secure) {
             return redirectToHttps(headEnd);
         }
-        ShardEndpoint ep = shard.backends[route.backend].pick();
+        ShardBackend backend = shard.backends[route.backend];
+        exBackend = backend;
+        if (backend.maxRequests > 0 && backend.active >= backend.maxRequests) {
+            cum.readerIndex(headEnd);
+            shard.stats.overflowRequests++;
+            return overloaded();
+        }
+        ShardEndpoint ep = backend.pick(shard.nowMs);
         if (ep == null) {
             cum.readerIndex(headEnd);
             return localReply(HttpStatus.SERVICE_UNAVAILABLE);
@@ -383,10 +428,15 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         ByteBuf head = upstreamHead(ep);
         cum.readerIndex(headEnd);
         endpoint = ep;
+        exUpstream = ep.spec.key;
         ep.active++;
+        backend.active++;
+        activeBackend = backend;
         UpstreamPool pool = ep.pool;
+        pool.requests++;
         UpstreamConnection c = pool.pollIdle();
         if (c != null) {
+            exUpSent = exStart; // sent now: save a clock read
             attach(c, head, true);
             return true;
         }
@@ -400,9 +450,84 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         } else {
             endExchangeAccounting();
             releaseRetryHead();
-            return localReply(HttpStatus.SERVICE_UNAVAILABLE);
+            shard.stats.overflowPending++;
+            return overloaded();
         }
         return true;
+    }
+
+    /** Starts the metrics (and, if sampled, the access-log record) of a request whose head has {@code headBytes}. */
+    private void openExchange(int headBytes) {
+        exOpen = true;
+        exLogged = shard.accessLog != null && shard.accessLog.sample();
+        exStart = ShardMetrics.ENABLED || exLogged ? System.nanoTime() : 0;
+        exUpNanos = -1;
+        exStatus = 0;
+        exIn = headBytes;
+        exOut = 0;
+        exSeries = RouteSeries.UNMATCHED;
+        exMethod = req.method;
+        exBackend = null;
+        exUpstream = null;
+    }
+
+    /** Copies the request's method, target and host into the access-log scratch (bounded). */
+    private void captureHead() {
+        AccessLogRecord r = logScratch;
+        if (r == null) {
+            r = logScratch = new AccessLogRecord();
+            r.client = clientIp;
+        }
+        RequestHead h = req;
+        r.methodLen = Math.min(h.methodEnd - h.start, AccessLogRecord.MAX_METHOD);
+        cum.getBytes(h.start, r.method, 0, r.methodLen);
+        int tl = h.targetEnd - h.targetStart;
+        r.targetTruncated = tl > AccessLogRecord.MAX_TARGET;
+        r.targetLen = Math.min(tl, AccessLogRecord.MAX_TARGET);
+        cum.getBytes(h.targetStart, r.target, 0, r.targetLen);
+        if (h.hostStart >= 0) {
+            r.hostLen = Math.min(h.hostEnd - h.hostStart, AccessLogRecord.MAX_HOST);
+            cum.getBytes(h.hostStart, r.host, 0, r.hostLen);
+        } else {
+            r.hostLen = 0;
+        }
+        r.version = h.version;
+    }
+
+    /** The exchange is over with {@code status} sent (or cut): count it, and log it if sampled. Once per exchange. */
+    private void finishExchange(int status) {
+        if (!exOpen) {
+            return;
+        }
+        exOpen = false;
+        if (!ShardMetrics.ENABLED && !exLogged) {
+            return;
+        }
+        long total = System.nanoTime() - exStart;
+        if (ShardMetrics.ENABLED) {
+            shard.metrics.request(exSeries, ShardMetrics.H1, exMethod, status, total, exUpNanos, exIn, exOut);
+        }
+        if (exLogged) {
+            exLogged = false;
+            shard.accessLog.publish(logScratch, shard.id, status, exIn, exOut, total, exUpNanos, exUpstream,
+                exBackend == null ? null : exBackend.name);
+        }
+    }
+
+    /** Circuit breaking: the backend's limits are reached; a 503 that says so. */
+    private boolean overloaded() {
+        finishExchange(HttpStatus.SERVICE_UNAVAILABLE);
+        boolean close = !(requestDone && keepAlive);
+        sendLocal(LocalResponses.overloaded(close), close);
+        return !close;
+    }
+
+    /** Draining: a connection between requests, with nothing buffered, closes now. */
+    void closeIfIdle() {
+        if (state == HEAD && (cum == null || !cum.isReadable())) {
+            state = CLOSING;
+            ch.close();
+        }
     }
 
     private void connect(UpstreamPool pool) {
@@ -427,6 +552,10 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         connecting = null;
         if (failure != null) {
             shard.stats.upstreamConnectErrors++;
+            shard.outlier.onConnectFailure(exBackend, c.pool, shard.nowMs);
+            if (retryElsewhere()) {
+                return;
+            }
             fail(failure instanceof ConnectTimeoutException ? HttpStatus.GATEWAY_TIMEOUT : HttpStatus.BAD_GATEWAY);
             return;
         }
@@ -437,6 +566,37 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         if (up != null) {
             up.channel.flush();
         }
+    }
+
+    /**
+     * After a failed connect: sends an idempotent request without a body, once, to another endpoint of its backend,
+     * if the shard's retry budget allows. The head was built for the first endpoint; it differs only in a Host line the
+     * proxy adds for requests that arrived without one.
+     */
+    private boolean retryElsewhere() {
+        if (retried || !requestDone || upgrade || !req.idempotent() || exBackend == null || retryHead == null
+            || endpoint == null || exBackend.endpoints.length < 2) {
+            return false;
+        }
+        ShardEndpoint next = exBackend.pick(shard.nowMs);
+        if (next == endpoint) {
+            next = exBackend.pick(shard.nowMs);
+        }
+        if (next == null || next == endpoint || !next.pool.canOpen()) {
+            return false;
+        }
+        if (!shard.retryBudget.tryAcquire(shard.nowMs, shard.stats.requests)) {
+            return false;
+        }
+        retried = true;
+        shard.stats.retries++;
+        endpoint.active--;
+        endpoint = next;
+        exUpstream = next.spec.key;
+        next.active++;
+        next.pool.requests++;
+        connect(next.pool);
+        return true;
     }
 
     /** A pool handed over a released connection while this exchange waited for one. */
@@ -462,6 +622,9 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
             retryHead = head.retain();
         }
         c.reused = reused;
+        if (exUpSent == 0 && (ShardMetrics.ENABLED || exLogged)) {
+            exUpSent = System.nanoTime(); // a retry keeps the first attempt's time: upstream time includes it
+        }
         c.channel.write(head);
         state = requestDone ? AWAIT : BODY;
         deadline = shard.nowMs + shard.config.timeouts().readMs();
@@ -493,6 +656,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
             }
         }
         if (n > 0) {
+            exIn += n;
             up.channel.write(cum.readRetainedSlice(n));
         }
         if (requestDone) {
@@ -616,6 +780,14 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     void onResponseHead(ResponseHead r, boolean tunnel) {
         responseStarted = true;
         releaseRetryHead();
+        exStatus = r.status;
+        exUpNanos = exUpSent == 0 ? -1 : System.nanoTime() - exUpSent;
+        if (endpoint != null) {
+            shard.outlier.onStatus(exBackend, endpoint.pool, r.status, shard.nowMs);
+        }
+        if (shard.draining) {
+            keepAlive = false; // SIGTERM: this response ends the connection (Connection: close)
+        }
         if (r.hasBody(headMethod) && r.delimitedByClose()) {
             keepAlive = false; // the body ends when the upstream closes: so must this connection
         }
@@ -651,8 +823,10 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
             out.writeBytes(CONNECTION_KEEP_ALIVE);
         }
         out.writeBytes(VIA_11_END);
+        exOut += out.readableBytes();
         ch.write(out);
         if (tunnel) {
+            finishExchange(101);
             startTunnel();
         }
     }
@@ -664,6 +838,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     void writeResponseBody(ByteBuf slice) {
+        exOut += slice.readableBytes();
         ch.write(slice);
         if (!ch.isWritable() && up != null) {
             up.pauseReads();
@@ -688,6 +863,10 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         UpstreamConnection c = up;
         up = null;
         endExchangeAccounting();
+        finishExchange(exStatus);
+        if (shard.draining) {
+            keepAlive = false;
+        }
         if (c != null) {
             c.detach();
             if (upstreamReusable && requestDone) {
@@ -726,6 +905,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         }
         if (responseStarted) {
             endExchangeAccounting();
+            finishExchange(exStatus);
             ch.close(); // a response cut in the middle cannot be repaired in HTTP/1.1: end it the same way
             return;
         }
@@ -741,8 +921,12 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
 
     /** Answers the exchange with an error of the proxy's own. */
     private void fail(int status) {
+        if (endpoint != null && (status == HttpStatus.BAD_GATEWAY || status == HttpStatus.GATEWAY_TIMEOUT)) {
+            shard.outlier.onStatus(exBackend, endpoint.pool, status, shard.nowMs);
+        }
         endExchangeAccounting();
         releaseRetryHead();
+        finishExchange(status);
         if (status == HttpStatus.GATEWAY_TIMEOUT) {
             shard.stats.upstreamTimeouts++;
         }
@@ -781,6 +965,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
                 if (responseStarted) {
                     dropUpstream();
                     endExchangeAccounting();
+                    finishExchange(exStatus);
                     ch.close();
                 } else {
                     dropUpstream();
@@ -833,22 +1018,13 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         }
         out.writeBytes(CRLF);
         cum.readerIndex(headEnd);
-        shard.stats.localResponses++;
-        if (close) {
-            state = CLOSING;
-            deadline = shard.nowMs + 2_000;
-            cum.release();
-            cum = null;
-            ch.writeAndFlush(out).addListener(SHUTDOWN_OUTPUT);
-            return false;
-        }
-        state = HEAD;
-        ch.write(out);
-        clientFlushPending = true;
-        return true;
+        finishExchange(308);
+        sendLocal(out, close);
+        return !close;
     }
 
     private boolean localReply(int status) {
+        finishExchange(status);
         if (requestDone && keepAlive) {
             sendLocal(status, false);
             return true;
@@ -859,12 +1035,21 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
 
     private void reject(int status) {
         shard.stats.rejected++;
+        if (!exOpen) {
+            openExchange(0); // rejected before routing: counted as unmatched, not logged (no head to log)
+            exLogged = false;
+            exMethod = RequestHead.M_OTHER;
+        }
+        finishExchange(status);
         sendLocal(status, true);
     }
 
     private void sendLocal(int status, boolean close) {
+        sendLocal(LocalResponses.get(status, close), close);
+    }
+
+    private void sendLocal(ByteBuf r, boolean close) {
         shard.stats.localResponses++;
-        ByteBuf r = LocalResponses.get(status, close);
         if (close) {
             state = CLOSING;
             deadline = shard.nowMs + 2_000;
@@ -895,6 +1080,11 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
             endpoint.active--;
             endpoint = null;
         }
+        if (activeBackend != null) {
+            activeBackend.active--;
+            activeBackend = null;
+        }
+        exUpSent = 0;
     }
 
     private void releaseRetryHead() {

@@ -22,7 +22,17 @@ final class LocalResponses {
         }
     }
 
+    private static final ByteBuf OVERLOADED_KEEP = build(503, false,
+        "503 Service Unavailable: upstream limits reached (circuit breaker open) (sluice)\n");
+    private static final ByteBuf OVERLOADED_CLOSE = build(503, true,
+        "503 Service Unavailable: upstream limits reached (circuit breaker open) (sluice)\n");
+
     private LocalResponses() {
+    }
+
+    /** 503 for a backend whose connection, pending or request limits are reached (circuit breaking). */
+    static ByteBuf overloaded(boolean close) {
+        return (close ? OVERLOADED_CLOSE : OVERLOADED_KEEP).duplicate();
     }
 
     static ByteBuf get(int status, boolean close) {
@@ -49,7 +59,10 @@ final class LocalResponses {
     }
 
     private static ByteBuf build(int code, boolean close) {
-        String body = code + " " + reason(code) + " (sluice)\n";
+        return build(code, close, code + " " + reason(code) + " (sluice)\n");
+    }
+
+    private static ByteBuf build(int code, boolean close, String body) {
         String head = "HTTP/1.1 " + code + " " + reason(code) + "\r\n"
             + "Content-Type: text/plain\r\n"
             + "Content-Length: " + body.length() + "\r\n"

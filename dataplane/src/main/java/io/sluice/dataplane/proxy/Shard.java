@@ -20,6 +20,11 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.unix.Socket;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.sluice.dataplane.config.DataPlaneConfig;
+import io.sluice.dataplane.config.OpsConfig;
+import io.sluice.dataplane.metrics.RouteSeries;
+import io.sluice.dataplane.metrics.ShardMetrics;
+import io.sluice.dataplane.ops.AccessLog;
+import io.sluice.dataplane.ops.NodeOps;
 import io.sluice.dataplane.route.Router;
 import io.sluice.dataplane.shard.CpuAffinity;
 import io.sluice.dataplane.shard.IdleStrategies;
@@ -78,6 +83,13 @@ public final class Shard implements SteeredShard {
     private final boolean listens;
     /** {@code ":port"} of the node's HTTPS port for redirects, empty for 443. */
     final byte[] httpsPortSuffix;
+    /** Request metrics (issue 8): written by this shard only, read by the collector. */
+    public final ShardMetrics metrics = new ShardMetrics();
+    final NodeOps ops;
+    /** This shard's access-log ring, or null when the log is off. */
+    final AccessLog.Ring accessLog;
+    final OutlierDetector outlier;
+    final RetryBudget retryBudget;
 
     // Shard-confined state.
     Router router;
@@ -85,6 +97,10 @@ public final class Shard implements SteeredShard {
     io.sluice.dataplane.tls.TlsContexts tls;
     io.sluice.dataplane.tls.TlsContexts.HostPolicy[] hostPolicies = new io.sluice.dataplane.tls.TlsContexts.HostPolicy[0];
     ShardBackend[] backends = new ShardBackend[0];
+    /** The installed table's {@code seriesOfRoute}. */
+    int[] seriesOfRoute = new int[0];
+    /** Set by a DRAIN command: every response closes its connection ({@code Connection: close}). */
+    boolean draining;
     private final HashMap<String, UpstreamPool> pools = new HashMap<>();
     /** Tables installed so far: the stamp that marks the pools the current table uses. */
     private long installs;
@@ -99,6 +115,9 @@ public final class Shard implements SteeredShard {
     private volatile long lastSwapNanos;
     private volatile int pinnedCpu = -1;
     private volatile int liveConnections;
+    /** The installed backends, for the collector and the status page (read-only there, fields read racily). */
+    private volatile ShardBackend[] publishedBackends = new ShardBackend[0];
+    private volatile long installedEpochMillis;
 
     Shard(int id, int cpu, DataPlaneConfig config) {
         this(id, cpu, config, null);
@@ -106,6 +125,15 @@ public final class Shard implements SteeredShard {
 
     /** @param steering the data plane's steering, or null for plain SO_REUSEPORT listeners and ephemeral ports */
     Shard(int id, int cpu, DataPlaneConfig config, SteeringPlan steering) {
+        this(id, cpu, config, steering, new NodeOps(config.ops().withoutAccessLog(), 1));
+    }
+
+    /** @param ops what the node's shards share for operations (health registry, access log) */
+    Shard(int id, int cpu, DataPlaneConfig config, SteeringPlan steering, NodeOps ops) {
+        this.ops = ops;
+        this.accessLog = ops.accessLog == null ? null : ops.accessLog.ring(id);
+        this.outlier = new OutlierDetector(config.ops().outlier());
+        this.retryBudget = new RetryBudget(config.ops().retry(), ops.shards);
         this.id = id;
         this.cpu = cpu;
         this.config = config;
@@ -204,6 +232,8 @@ public final class Shard implements SteeredShard {
     private boolean onCommand(ShardCommand c, long sequence, boolean endOfBatch) {
         if (c.type == ShardCommand.INSTALL_TABLE && c.table.generation() > installedGeneration) {
             install(c.table, c.publishedNanos);
+        } else if (c.type == ShardCommand.DRAIN) {
+            drain();
         }
         c.clear();
         return true;
@@ -220,6 +250,7 @@ public final class Shard implements SteeredShard {
         DataPlaneConfig.Upstream u = config.upstream();
         for (int i = 0; i < bs.length; i++) {
             CompiledTable.BackendSpec spec = table.backends[i];
+            OpsConfig.Limits lim = config.ops().policyFor(spec.name).limits();
             ShardBackend view = viewBySpec.get(spec);
             if (view != null && usable(view)) {
                 // An unchanged backend (CompiledTable kept its spec): keep this shard's view of it, with its balancer
@@ -234,8 +265,11 @@ public final class Shard implements SteeredShard {
                     CompiledTable.EndpointSpec es = spec.endpoints[j];
                     UpstreamPool p = pools.get(es.key);
                     if (p == null || p.retired) {
-                        p = new UpstreamPool(es.key, es.address, u.maxConnectionsPerEndpoint(),
-                            u.maxIdlePerEndpoint(), u.maxPendingPerEndpoint());
+                        p = new UpstreamPool(es.key, es.address,
+                            lim.maxConnections() > 0 ? lim.maxConnections() : u.maxConnectionsPerEndpoint(),
+                            u.maxIdlePerEndpoint(),
+                            lim.maxPending() > 0 ? lim.maxPending() : u.maxPendingPerEndpoint(),
+                            ops.health.get(es.key));
                         if (es.tlsServerName != null) {
                             p.tls = spec.clientTls;
                             p.tlsServerName = es.tlsServerName;
@@ -245,7 +279,8 @@ public final class Shard implements SteeredShard {
                     p.usedBy = stamp;
                     eps[j] = new ShardEndpoint(es, p);
                 }
-                view = new ShardBackend(spec.name, spec.balancer, eps, (long) id * 0x9E3779B97F4A7C15L + i + 1);
+                view = new ShardBackend(spec.name, spec.balancer, eps, (long) id * 0x9E3779B97F4A7C15L + i + 1,
+                    lim.maxRequests());
             }
             bs[i] = view;
             views.put(spec, view);
@@ -258,10 +293,14 @@ public final class Shard implements SteeredShard {
             }
             return false;
         });
+        metrics.ensureSeries(RouteSeries.all().length);
         router = table.router;
         tls = table.tls;
         hostPolicies = table.hostPolicies;
         backends = bs;
+        seriesOfRoute = table.seriesOfRoute;
+        publishedBackends = bs;
+        installedEpochMillis = System.currentTimeMillis();
         stats.tablesInstalled++;
         lastSwapNanos = System.nanoTime() - publishedNanos;
         installedGeneration = table.generation();
@@ -418,6 +457,50 @@ public final class Shard implements SteeredShard {
             }
             c = next;
         }
+    }
+
+    /** Asks this shard to drain (any thread): see {@link #drain()}. */
+    void publishDrain() {
+        long seq = commands.next();
+        ShardCommand c = commands.get(seq);
+        c.type = ShardCommand.DRAIN;
+        c.publishedNanos = System.nanoTime();
+        commands.publish(seq);
+        loop.execute(drain);
+    }
+
+    /**
+     * Shard thread: from now on every response carries {@code Connection: close} and closes its connection; connections
+     * idle between requests close now.
+     */
+    private void drain() {
+        draining = true;
+        for (DownstreamConnection c = connHead; c != null; ) {
+            DownstreamConnection next = c.nextConn;
+            c.closeIfIdle();
+            c = next;
+        }
+    }
+
+    /** The installed backends (their counters are read racily). */
+    public ShardBackend[] installedBackends() {
+        return publishedBackends;
+    }
+
+    public long installedEpochMillis() {
+        return installedEpochMillis;
+    }
+
+    public NodeOps ops() {
+        return ops;
+    }
+
+    public AccessLog.Ring accessLogRing() {
+        return accessLog;
+    }
+
+    public long retriesDenied() {
+        return retryBudget.denied;
     }
 
     public long installedGeneration() {

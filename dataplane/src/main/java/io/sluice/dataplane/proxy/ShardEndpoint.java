@@ -1,6 +1,9 @@
 package io.sluice.dataplane.proxy;
 
-/** One endpoint as one shard sees it: its pool and this shard's count of requests in flight to it. */
+/**
+ * One endpoint as one shard sees it: its pool (which also carries its health and outlier state) and this shard's count
+ * of requests in flight to it.
+ */
 public final class ShardEndpoint {
     final CompiledTable.EndpointSpec spec;
     final UpstreamPool pool;
@@ -16,5 +19,22 @@ public final class ShardEndpoint {
         this.pool = pool;
         this.draining = spec.draining;
         this.weight = spec.weight;
+    }
+
+    /** Takes new requests now: not draining, healthy, not ejected. */
+    boolean usable(long nowMs) {
+        return !draining && pool.available(nowMs);
+    }
+
+    public String key() {
+        return spec.key;
+    }
+
+    public UpstreamPool pool() {
+        return pool;
+    }
+
+    public int active() {
+        return active;
     }
 }

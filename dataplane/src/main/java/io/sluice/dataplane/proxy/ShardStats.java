@@ -22,4 +22,7 @@ public final class ShardStats {
     public long tlsRedirects;
     public long proxyProtocolHeaders;
     public long proxyProtocolErrors;
+    /** Circuit breaking: 503s because a backend's requests in flight, or an endpoint's pending queue, were at limit. */
+    public long overflowRequests;
+    public long overflowPending;
 }

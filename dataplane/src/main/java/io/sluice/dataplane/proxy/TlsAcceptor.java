@@ -59,6 +59,7 @@ final class TlsAcceptor extends AbstractSniHandler<TlsContexts.HostTls> {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         shard.stats.tlsHandshakeFailures++;
+        shard.metrics.tlsHandshakeFailed();
         ctx.close();
     }
 }

@@ -1,5 +1,7 @@
 package io.sluice.dataplane.proxy;
 
+import io.sluice.dataplane.ops.EndpointHealth;
+
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 
@@ -22,17 +24,62 @@ public final class UpstreamPool {
     boolean retired;
     /** The shard's install stamp of the last table that uses this pool (see Shard.install). */
     long usedBy;
+    /** Active health of this address, shared by all shards (read-only here). */
+    final EndpointHealth health;
+
+    // Passive outlier detection (OutlierDetector), shard-confined.
+    int consecutive5xx;
+    int consecutiveConnectFailures;
+    /** Shard milliseconds until which this endpoint gets no new requests; 0: not ejected. */
+    long ejectedUntilMs;
+    /** Ejections so far: each one lasts longer (base * 2^n, capped). */
+    int ejections;
+
+    // Counters for the metrics collector: written by the shard only, read racily.
+    public long requests;
+    public long connectErrors;
+    public long responses5xx;
+    public long ejectionsTotal;
+    /** Wall-clock time of the last ejection (0: never), for the metric; one clock read per ejection. */
+    public long lastEjectionEpochMillis;
 
     /** TLS to the endpoint: the backend's client context and the server name to send; null for cleartext. */
     io.netty.handler.ssl.SslContext tls;
     String tlsServerName;
 
     UpstreamPool(String key, InetSocketAddress address, int maxConnections, int maxIdle, int maxPending) {
+        this(key, address, maxConnections, maxIdle, maxPending, new EndpointHealth(key));
+    }
+
+    UpstreamPool(String key, InetSocketAddress address, int maxConnections, int maxIdle, int maxPending,
+                 EndpointHealth health) {
+        this.health = health;
         this.key = key;
         this.address = address;
         this.maxConnections = maxConnections;
         this.maxIdle = maxIdle;
         this.maxPending = maxPending;
+    }
+
+    /** Takes new requests: healthy by the active checks and not ejected by outlier detection. */
+    boolean available(long nowMs) {
+        return ejectedUntilMs <= nowMs && health.healthy();
+    }
+
+    public String key() {
+        return key;
+    }
+
+    public int openConnections() {
+        return open;
+    }
+
+    public boolean ejected(long nowMs) {
+        return ejectedUntilMs > nowMs;
+    }
+
+    public boolean healthy() {
+        return health.healthy();
     }
 
     UpstreamConnection pollIdle() {

@@ -13,6 +13,11 @@ public final class Route {
     public final String source;
     /** Index of the host in the table's host list ({@code RouteTable.hosts()}), -1 for the default backend. */
     public final int hostIndex;
+    /**
+     * Position of this route in {@link Router#routes()}, assigned once when the router is compiled: the index of the
+     * route's metric series in {@code CompiledTable.seriesOfRoute}.
+     */
+    public int id = -1;
 
     Route(int backend, String host, String rule, String source, int hostIndex) {
         this.backend = backend;

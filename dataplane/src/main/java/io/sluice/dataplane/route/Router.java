@@ -31,6 +31,7 @@ public final class Router {
     private final HostBlock anyHost;
     private final Route defaultRoute;
     private final long generation;
+    private Route[] routes = new Route[0];
 
     private Router(HostBlock[] exact, HostBlock[] wildcard, HostBlock anyHost, Route defaultRoute, long generation) {
         this.exactSlots = exact;
@@ -46,7 +47,9 @@ public final class Router {
 
     /** The same compiled rules under another generation (for endpoint-only table changes: nothing is rebuilt). */
     public Router withGeneration(long newGeneration) {
-        return new Router(exactSlots, wildcardSlots, anyHost, defaultRoute, newGeneration);
+        Router r = new Router(exactSlots, wildcardSlots, anyHost, defaultRoute, newGeneration);
+        r.routes = routes;
+        return r;
     }
 
     public static Router compile(RouteTable table) {
@@ -67,7 +70,35 @@ public final class Router {
         }
         Route def = table.defaultBackend() < 0 ? null
             : new Route(table.defaultBackend(), null, "default backend", "", -1);
-        return new Router(slots(exact), slots(wildcard), any, def, table.generation());
+        Router r = new Router(slots(exact), slots(wildcard), any, def, table.generation());
+        List<Route> all = new ArrayList<>();
+        for (HostBlock b : exact) {
+            b.collect(all);
+        }
+        for (HostBlock b : wildcard) {
+            b.collect(all);
+        }
+        if (any != null) {
+            any.collect(all);
+        }
+        if (def != null) {
+            all.add(def);
+        }
+        for (int i = 0; i < all.size(); i++) {
+            all.get(i).id = i;
+        }
+        r.routes = all.toArray(new Route[0]);
+        return r;
+    }
+
+    /** Every route of this router, index = {@link Route#id}. */
+    public Route[] routes() {
+        return routes.clone();
+    }
+
+    /** Number of routes ({@link Route#id} is below it). */
+    public int routeCount() {
+        return routes.length;
     }
 
     private static HostBlock[] slots(List<HostBlock> blocks) {
@@ -192,6 +223,11 @@ public final class Router {
                 prefixes[i] = stripSlash(r.path()).getBytes(StandardCharsets.US_ASCII);
                 prefixRoutes[i] = new Route(r.backend(), vh.host(), "Prefix " + r.path(), r.source(), hostIndex);
             }
+        }
+
+        void collect(List<Route> out) {
+            java.util.Collections.addAll(out, exactRoutes);
+            java.util.Collections.addAll(out, prefixRoutes);
         }
 
         private static String stripSlash(String p) {

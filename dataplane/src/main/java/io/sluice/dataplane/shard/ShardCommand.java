@@ -8,6 +8,8 @@ import io.sluice.dataplane.proxy.CompiledTable;
  */
 public final class ShardCommand {
     public static final int INSTALL_TABLE = 1;
+    /** Start draining: close keep-alive connections after their current response (SIGTERM). */
+    public static final int DRAIN = 2;
 
     public int type;
     public CompiledTable table;
