@@ -704,11 +704,8 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
      * runs minus hop-by-hop ones, then Host (when it came from an absolute-form target or was missing),
      * X-Forwarded-For/-Proto/-Host/-Port and Via.
      */
-    private ByteBuf upstreamHead(ShardEndpoint ep) {
-        RequestHead r = req;
-        ByteBuf b = cum;
-        ByteBuf out = ch.alloc().directBuffer(r.end - r.start + 192 + clientIp.length);
-        out.writeBytes(b, r.start, r.methodEnd + 1 - r.start);
+    /** The request target in origin-form (an absolute-form target loses its scheme and authority). */
+    private static void writeOriginForm(RequestHead r, ByteBuf b, ByteBuf out) {
         if (r.authorityStart >= 0) {
             if (r.pathStart == r.targetEnd || b.getByte(r.pathStart) != '/') {
                 out.writeByte('/');
@@ -717,6 +714,14 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         } else {
             out.writeBytes(b, r.targetStart, r.targetEnd - r.targetStart);
         }
+    }
+
+    private ByteBuf upstreamHead(ShardEndpoint ep) {
+        RequestHead r = req;
+        ByteBuf b = cum;
+        ByteBuf out = ch.alloc().directBuffer(r.end - r.start + 192 + clientIp.length);
+        out.writeBytes(b, r.start, r.methodEnd + 1 - r.start);
+        writeOriginForm(r, b, out);
         out.writeBytes(HTTP11_CRLF);
         boolean trust = shard.config.trustForwarded();
         boolean hadProto = false;
@@ -1002,14 +1007,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         out.writeBytes(REDIRECT_HEAD);
         out.writeBytes(b, r.hostStart, hostLen);
         out.writeBytes(shard.httpsPortSuffix);
-        if (r.authorityStart >= 0) {
-            if (r.pathStart == r.targetEnd || b.getByte(r.pathStart) != '/') {
-                out.writeByte('/');
-            }
-            out.writeBytes(b, r.pathStart, r.targetEnd - r.pathStart);
-        } else {
-            out.writeBytes(b, r.targetStart, r.targetEnd - r.targetStart);
-        }
+        writeOriginForm(r, b, out);
         out.writeBytes(CRLF);
         // The request body (if any) is not read: the client sends it again to the new location.
         boolean close = !(requestDone && keepAlive);

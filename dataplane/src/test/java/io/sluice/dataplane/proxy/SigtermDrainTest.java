@@ -40,7 +40,9 @@ class SigtermDrainTest {
         int adminPort = TestSupport.freePort();
         try (TestSupport.Origin o = new TestSupport.Origin(slow)) {
             Path config = dir.resolve("sluice.yaml");
+            // readMs well above the origin's 1.5 s pause: the test is about draining, not the read timeout
             Files.writeString(config, TestSupport.routes(o.port()).replace("PORT", Integer.toString(port))
+                .replace("readMs: 1500", "readMs: 10000")
                 + "cpus: \"0\"\nsteering: none\ncoreMap: none\nadmin: {address: 127.0.0.1, port: " + adminPort + "}\n"
                 + "shutdown: {drainSeconds: 10}\n");
             List<String> cmd = new ArrayList<>();
