@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.socket.DuplexChannel;
 import io.sluice.dataplane.config.DataPlaneConfig;
@@ -31,7 +32,7 @@ import java.nio.charset.StandardCharsets;
  * so no field needs a lock or a barrier. Per-request state lives in fields reset per exchange: steady state allocates
  * only pooled buffers.
  */
-final class DownstreamConnection extends ChannelInboundHandlerAdapter {
+final class DownstreamConnection extends ChannelInboundHandlerAdapter implements UpstreamOwner {
     static final int HEAD = 0;
     static final int CONNECTING = 1;
     static final int WAITING = 2;
@@ -68,6 +69,9 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     final Shard shard;
     private final DataPlaneConfig.Limits limits;
     private final byte[] listenerPort;
+    private final int port;
+    /** A request was taken on this connection: it is HTTP/1, the HTTP/2 preface can no longer come. */
+    private boolean sawRequest;
     Channel ch;
     private byte[] clientIp;
 
@@ -107,6 +111,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         this.shard = shard;
         this.limits = shard.config.limits();
         this.listenerPort = ascii(Integer.toString(listenerPort));
+        this.port = listenerPort;
         this.req = new RequestHead(limits.maxHeaderCount());
     }
 
@@ -231,6 +236,16 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
 
     /** @return true when a request was taken and the loop should go on with its body or the next one */
     private boolean readHead() {
+        if (!sawRequest) {
+            int m = Http2Downstream.matchPreface(cum);
+            if (m == 0) {
+                return false;
+            }
+            if (m > 0) {
+                switchToHttp2();
+                return false;
+            }
+        }
         int ri = cum.readerIndex();
         int wi = cum.writerIndex();
         // RFC 9112 §2.2: ignore empty lines before a request line (some clients send CRLF after a body).
@@ -272,7 +287,21 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         return startExchange(end);
     }
 
+    /** h2c with prior knowledge: this connection is HTTP/2 from its first byte; hand it to the HTTP/2 server side. */
+    private void switchToHttp2() {
+        ByteBuf in = cum;
+        cum = null;
+        state = CLOSED;
+        deadline = 0;
+        shard.unregister(this);
+        ChannelPipeline p = ch.pipeline();
+        p.remove(this);
+        Http2Downstream.install(p, shard, port, false);
+        p.fireChannelRead(in);
+    }
+
     private boolean startExchange(int headEnd) {
+        sawRequest = true;
         shard.stats.requests++;
         keepAlive = req.keepAlive();
         http10 = req.version == 10;
@@ -333,7 +362,8 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** The connection this exchange opened is ready, or failed. */
-    void connected(UpstreamConnection c, Throwable failure) {
+    @Override
+    public void connected(UpstreamConnection c, Throwable failure) {
         if (connecting != c || state != CONNECTING) {
             // The exchange went away meanwhile: keep a good connection for the next one.
             if (failure == null) {
@@ -357,7 +387,8 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** A pool handed over a released connection while this exchange waited for one. */
-    boolean takeWaitingConnection(UpstreamConnection c) {
+    @Override
+    public boolean takeWaitingConnection(UpstreamConnection c) {
         if (state != WAITING) {
             return false;
         }
@@ -428,7 +459,8 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** The upstream can take more: read from the client again. */
-    void resumeFromUpstream() {
+    @Override
+    public void resumeFromUpstream() {
         if (pausedForUpstream) {
             pausedForUpstream = false;
             if (!pausedForPipeline) {
@@ -526,7 +558,8 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** Writes the client's copy of an upstream response head. */
-    void onResponseHead(ResponseHead r, boolean tunnel) {
+    @Override
+    public void onResponseHead(ResponseHead r, boolean tunnel) {
         responseStarted = true;
         releaseRetryHead();
         if (r.hasBody(headMethod) && r.delimitedByClose()) {
@@ -568,16 +601,49 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** 1xx other than 101: passed on as received. */
-    void onInterimResponse(ByteBuf head) {
+    @Override
+    public void onInterimResponse(ByteBuf head) {
         ch.write(head);
         ch.flush();
     }
 
-    void writeResponseBody(ByteBuf slice) {
+    @Override
+    public void writeResponseBody(ByteBuf slice) {
         ch.write(slice);
         if (!ch.isWritable() && up != null) {
             up.pauseReads();
         }
+    }
+
+    @Override
+    public void upstreamActivity() {
+        deadline = shard.nowMs + shard.config.timeouts().readMs();
+    }
+
+    @Override
+    public boolean upgradeRequested() {
+        return upgrade;
+    }
+
+    @Override
+    public boolean headRequest() {
+        return headMethod;
+    }
+
+    @Override
+    public boolean decodesChunks() {
+        return false;
+    }
+
+    @Override
+    public void tunnelClosed() {
+        ch.flush();
+        ch.close();
+    }
+
+    @Override
+    public void flushClient() {
+        ch.flush();
     }
 
     private void startTunnel() {
@@ -594,7 +660,8 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** The upstream finished its response. */
-    void onResponseComplete(boolean upstreamReusable) {
+    @Override
+    public void onResponseComplete(boolean upstreamReusable) {
         UpstreamConnection c = up;
         up = null;
         endExchangeAccounting();
@@ -628,7 +695,8 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** The upstream connection failed before or during the response. */
-    void onUpstreamFailure(int status, boolean mayRetry) {
+    @Override
+    public void onUpstreamFailure(int status, boolean mayRetry) {
         UpstreamConnection c = up;
         up = null;
         if (c != null) {

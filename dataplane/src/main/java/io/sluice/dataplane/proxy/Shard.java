@@ -87,6 +87,8 @@ public final class Shard implements SteeredShard {
     private IdentityHashMap<CompiledTable.BackendSpec, ShardBackend> viewBySpec = new IdentityHashMap<>();
     long nowMs;
     private DownstreamConnection connHead;
+    /** HTTP/2 connections (issue 5): their sweep and the flushes batched per read. */
+    final H2ShardState h2 = new H2ShardState();
     private int openConnections;
 
     // Published for other threads to read.
@@ -94,6 +96,12 @@ public final class Shard implements SteeredShard {
     private volatile long lastSwapNanos;
     private volatile int pinnedCpu = -1;
     private volatile int liveConnections;
+    private volatile int h2Live;
+
+    /** An HTTP/2 connection opened or closed here (shard thread). */
+    void h2ConnectionsChanged() {
+        h2Live = h2.liveConnections;
+    }
 
     Shard(int id, int cpu, DataPlaneConfig config) {
         this(id, cpu, config, null);
@@ -258,7 +266,7 @@ public final class Shard implements SteeredShard {
      * calls because they run on the channel's own loop. If the connect completes inside the call (possible on
      * loopback), {@code c} misses {@code channelActive}; it learns its channel from the future as well.
      */
-    ChannelFuture connect(UpstreamConnection c, InetSocketAddress address) {
+    ChannelFuture connect(io.netty.channel.ChannelHandler c, InetSocketAddress address) {
         RssPortChooser ports = rssPorts;
         if (ports == null || !loop.inEventLoop() || !ports.begin(address)) {
             return upstreamBootstrap.clone().handler(c).connect(address);
@@ -350,6 +358,7 @@ public final class Shard implements SteeredShard {
             }
             c = next;
         }
+        h2.sweep(now);
     }
 
     public long installedGeneration() {
@@ -365,7 +374,7 @@ public final class Shard implements SteeredShard {
     }
 
     public int liveConnections() {
-        return liveConnections;
+        return liveConnections + h2Live;
     }
 
     @Override

@@ -10,6 +10,8 @@ public final class ShardBackend {
     final String name;
     final Balancer balancer;
     final ShardEndpoint[] endpoints;
+    /** The backend speaks HTTP/2 (h2c, gRPC): requests go over multiplexed {@link H2UpstreamPool} connections. */
+    boolean h2Upstream;
     private int next;
     private long rnd;
 

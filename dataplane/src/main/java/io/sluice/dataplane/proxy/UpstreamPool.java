@@ -15,13 +15,23 @@ public final class UpstreamPool {
     final int maxIdle;
     final int maxPending;
     final ArrayDeque<UpstreamConnection> idle = new ArrayDeque<>();
-    final ArrayDeque<DownstreamConnection> waiters = new ArrayDeque<>();
+    final ArrayDeque<UpstreamOwner> waiters = new ArrayDeque<>();
     /** Connections open or opening, idle ones included. */
     int open;
     /** Set when no route table references this endpoint any more: connections close instead of returning. */
     boolean retired;
     /** The shard's install stamp of the last table that uses this pool (see Shard.install). */
     long usedBy;
+
+    /** This endpoint's HTTP/2 connections, made when the first HTTP/2 backend request for it comes (issue 5). */
+    private H2UpstreamPool h2;
+
+    H2UpstreamPool h2Pool(Shard shard) {
+        if (h2 == null) {
+            h2 = new H2UpstreamPool(shard, this);
+        }
+        return h2;
+    }
 
     UpstreamPool(String key, InetSocketAddress address, int maxConnections, int maxIdle, int maxPending) {
         this.key = key;
@@ -47,7 +57,7 @@ public final class UpstreamPool {
 
     /** A connection finished an exchange cleanly: hand it to a waiter, keep it idle, or close it. */
     void release(UpstreamConnection c) {
-        DownstreamConnection w;
+        UpstreamOwner w;
         while ((w = waiters.pollFirst()) != null) {
             if (w.takeWaitingConnection(c)) {
                 return;
@@ -68,6 +78,9 @@ public final class UpstreamPool {
 
     void retire() {
         retired = true;
+        if (h2 != null) {
+            h2.retire();
+        }
         UpstreamConnection c;
         while ((c = idle.pollFirst()) != null) {
             c.channel.close();
