@@ -11,6 +11,7 @@ import io.sluice.agent.compile.Problem;
 import io.sluice.agent.compile.Reasons;
 import io.sluice.agent.compile.RoutePlan;
 import io.sluice.routetable.Backend;
+import io.sluice.routetable.BackendProtocol;
 import io.sluice.routetable.Balancer;
 import io.sluice.routetable.Endpoint;
 import io.sluice.routetable.PathRule;
@@ -405,6 +406,38 @@ class IngressCompilerTest {
         assertEquals(Balancer.ROUND_ROBIN, t.backends().get(0).balancer()); // shop/bad:80
         assertEquals(Balancer.LEAST_REQUEST, t.backends().get(1).balancer());
         assertEquals("Service shop/bad", only(problems(), Reasons.INVALID_OBJECT).object().toString());
+    }
+
+    @Test
+    void backendProtocolFromAnnotationsAndAppProtocol() {
+        add(ourClass());
+        var grpcPort = port("grpc", 50051, 50051);
+        var h2cPort = port("h2", 81, 8081);
+        h2cPort.setAppProtocol("kubernetes.io/h2c");
+        add(service("shop", "rpc", grpcPort), service("shop", "web", h2cPort, port("http", 80, 8080)));
+        add(ingress("shop", "a").created("2024-01-01T00:00:00Z")
+            .annotate(IngressCompiler.NGINX_BACKEND_PROTOCOL_ANNOTATION, "GRPC")
+            .rule("a.example.com", path("Prefix", "/", svc("rpc", 50051))).build());
+        add(ingress("shop", "b").created("2024-01-02T00:00:00Z")
+            .rule("b.example.com", path("Prefix", "/h2", svc("web", 81)), path("Prefix", "/", svc("web", 80))).build());
+        add(ingress("shop", "c").created("2024-01-03T00:00:00Z")
+            .annotate(IngressCompiler.BACKEND_PROTOCOL_ANNOTATION, "https")
+            .rule("c.example.com", path("Prefix", "/", svc("rpc", 50051))).build());
+        add(ingress("shop", "d").created("2024-01-04T00:00:00Z")
+            .annotate(IngressCompiler.BACKEND_PROTOCOL_ANNOTATION, "fcgi")
+            .rule("d.example.com", path("Prefix", "/", svc("web", 80))).build());
+        RouteTable t = table();
+        Map<String, BackendProtocol> byName = new java.util.TreeMap<>();
+        for (var b : t.backends()) {
+            byName.put(b.name(), b.protocol());
+        }
+        assertEquals(Map.of("shop/rpc:50051", BackendProtocol.GRPC, "shop/web:81", BackendProtocol.H2C,
+            "shop/web:80", BackendProtocol.HTTP), byName);
+        // the younger Ingress c asks for another protocol for the same backend: reported, the older one's stays
+        assertTrue(problems().stream().anyMatch(p -> p.reason().equals(Reasons.CONFLICT)
+            && p.object().toString().equals("Ingress shop/c") && p.message().contains("GRPC")), problems().toString());
+        assertTrue(problems().stream().anyMatch(p -> p.reason().equals(Reasons.INVALID_OBJECT)
+            && p.object().toString().equals("Ingress shop/d") && p.message().contains("fcgi")), problems().toString());
     }
 
     @Test

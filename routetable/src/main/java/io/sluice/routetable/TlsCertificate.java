@@ -17,12 +17,16 @@ import java.util.Objects;
  *                              for connections whose server name matches no other entry
  * @param certificateChainPem   the {@code tls.crt} of the Secret: leaf first, then intermediates, PEM
  * @param privateKeyPem         the {@code tls.key} of the Secret, PEM
+ * @param options               settings for these hosts (protocols, ciphers, HSTS, redirect, client certificates,
+ *                              passthrough); the four-argument constructor means {@link TlsOptions#INHERIT}
  */
-public record TlsCertificate(String name, List<String> hosts, String certificateChainPem, String privateKeyPem) {
+public record TlsCertificate(String name, List<String> hosts, String certificateChainPem, String privateKeyPem,
+                             TlsOptions options) {
     public TlsCertificate {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(certificateChainPem, "certificateChainPem");
         Objects.requireNonNull(privateKeyPem, "privateKeyPem");
+        Objects.requireNonNull(options, "options");
         List<String> lower = new ArrayList<>(hosts.size());
         for (String h : hosts) {
             String l = h.toLowerCase(Locale.ROOT);
@@ -35,9 +39,13 @@ public record TlsCertificate(String name, List<String> hosts, String certificate
         hosts = List.copyOf(lower);
     }
 
+    public TlsCertificate(String name, List<String> hosts, String certificateChainPem, String privateKeyPem) {
+        this(name, hosts, certificateChainPem, privateKeyPem, TlsOptions.INHERIT);
+    }
+
     @Override
     public String toString() {
         return "TlsCertificate[name=" + name + ", hosts=" + hosts + ", chain=" + certificateChainPem.length()
-            + " chars, key=<redacted>]";
+            + " chars, key=<redacted>, options=" + options + "]";
     }
 }

@@ -1,6 +1,7 @@
 package io.sluice.agent.compile;
 
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.sluice.routetable.BackendProtocol;
 import io.sluice.routetable.Balancer;
 
 /**
@@ -13,10 +14,11 @@ import io.sluice.routetable.Balancer;
  * @param port         the Service port's number
  * @param targetPort   the Service port's targetPort, used for ExternalName Services
  * @param externalName the Service's externalName when its type is ExternalName, else null
+ * @param protocol     how the data plane speaks to the endpoints (backend-protocol annotation or port appProtocol)
  */
 public record BackendSpec(String name, boolean resolved, String namespace, String service, String portName, int port,
-                          IntOrString targetPort, String externalName, Balancer balancer) {
-    static BackendSpec unresolved(String name) {
-        return new BackendSpec(name, false, "", "", "", 0, null, null, Balancer.ROUND_ROBIN);
+                          IntOrString targetPort, String externalName, Balancer balancer, BackendProtocol protocol) {
+    static BackendSpec unresolved(String name, BackendProtocol protocol) {
+        return new BackendSpec(name, false, "", "", "", 0, null, null, Balancer.ROUND_ROBIN, protocol);
     }
 }

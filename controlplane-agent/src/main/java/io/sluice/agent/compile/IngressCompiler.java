@@ -18,6 +18,7 @@ import io.fabric8.kubernetes.api.model.networking.v1.IngressSpec;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressTLS;
 import io.fabric8.kubernetes.api.model.networking.v1.ServiceBackendPort;
 import io.sluice.routetable.Backend;
+import io.sluice.routetable.BackendProtocol;
 import io.sluice.routetable.Balancer;
 import io.sluice.routetable.Endpoint;
 import io.sluice.routetable.PathRule;
@@ -70,6 +71,12 @@ public final class IngressCompiler {
     public static final String LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class";
     /** Optional annotation on a Service choosing the balancer of its backends: round-robin, weighted, least-request. */
     public static final String BALANCER_ANNOTATION = "sluice.io/balancer";
+    /**
+     * Optional Ingress annotation choosing how Sluice speaks to the backends of its paths: HTTP (default), HTTPS,
+     * H2C, H2, GRPC (HTTP/2 cleartext) or GRPCS. ingress-nginx's name for it is accepted too.
+     */
+    public static final String BACKEND_PROTOCOL_ANNOTATION = "sluice.io/backend-protocol";
+    public static final String NGINX_BACKEND_PROTOCOL_ANNOTATION = "nginx.ingress.kubernetes.io/backend-protocol";
     public static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
     public static final String TLS_SECRET_TYPE = "kubernetes.io/tls";
 
@@ -177,6 +184,8 @@ public final class IngressCompiler {
         private final TlsMerge tls = new TlsMerge();
         private final List<ObjectRef> claimedRefs = new ArrayList<>();
         private int pathCount;
+        /** The backend protocol the Ingress being added asks for, or null (then the Service port's appProtocol). */
+        private BackendProtocol protocol;
 
         RouteMerge(ClusterView view) {
             this.view = view;
@@ -193,8 +202,9 @@ public final class IngressCompiler {
                 return;
             }
             String source = "ingress " + ns + "/" + ref.name();
+            protocol = backendProtocol(ing, ref, problems);
             if (spec.getDefaultBackend() != null) {
-                String b = backend(view, ref, ns, spec.getDefaultBackend(), -1, -1, backends, problems);
+                String b = backend(view, ref, ns, spec.getDefaultBackend(), -1, -1, protocol, backends, problems);
                 if (b != null) {
                     if (defaultBackend == null) {
                         defaultBackend = b;
@@ -255,7 +265,7 @@ public final class IngressCompiler {
                 return;
             }
             String path = IngressRules.normalize(p.getPath(), type);
-            String b = backend(view, ref, ns, p.getBackend(), ri, pi, backends, problems);
+            String b = backend(view, ref, ns, p.getBackend(), ri, pi, protocol, backends, problems);
             if (b == null) {
                 return;
             }
@@ -382,7 +392,23 @@ public final class IngressCompiler {
      * {@code ri}, {@code pi}: the rule and path it belongs to, for problems; -1 for {@code spec.defaultBackend}.
      */
     private static String backend(ClusterView view, ObjectRef ref, String ns, IngressBackend b, int ri, int pi,
-                                  Map<String, BackendSpec> backends, List<Problem> problems) {
+                                  BackendProtocol asked, Map<String, BackendSpec> backends, List<Problem> problems) {
+        String name = backendName(view, ref, ns, b, ri, pi, asked, backends, problems);
+        if (name != null && asked != null) {
+            BackendSpec spec = backends.get(name);
+            if (spec != null && spec.protocol() != asked) {
+                problems.add(new Problem(ref, Reasons.CONFLICT, backendWhere(ri, pi) + ": backend " + name
+                    + " is already spoken to in " + spec.protocol() + " (an older Ingress or the Service port's"
+                    + " appProtocol decides); " + asked + " ignored for it"));
+            }
+        }
+        return name;
+    }
+
+    private static String backendName(ClusterView view, ObjectRef ref, String ns, IngressBackend b, int ri, int pi,
+                                      BackendProtocol asked, Map<String, BackendSpec> backends,
+                                      List<Problem> problems) {
+        BackendProtocol proto = asked == null ? BackendProtocol.HTTP : asked;
         if (b == null) {
             problems.add(new Problem(ref, Reasons.INVALID_BACKEND, backendWhere(ri, pi) + " is missing; path ignored"));
             return null;
@@ -394,7 +420,7 @@ public final class IngressCompiler {
             problems.add(new Problem(ref, Reasons.RESOURCE_BACKEND, backendWhere(ri, pi) + " is a resource backend ("
                 + (res.getApiGroup() == null ? "" : res.getApiGroup() + "/") + res.getKind() + " " + res.getName()
                 + "), which Sluice does not serve: requests to it get 503"));
-            backends.putIfAbsent(name, BackendSpec.unresolved(name));
+            backends.putIfAbsent(name, BackendSpec.unresolved(name, proto));
             return name;
         }
         if (svc == null || svc.getName() == null || svc.getName().isEmpty()) {
@@ -417,7 +443,7 @@ public final class IngressCompiler {
             problems.add(new Problem(ref, Reasons.UNKNOWN_SERVICE, backendWhere(ri, pi) + ": Service " + ns + "/"
                 + svc.getName()
                 + " does not exist: requests get 503 until it does"));
-            backends.putIfAbsent(name, BackendSpec.unresolved(name));
+            backends.putIfAbsent(name, BackendSpec.unresolved(name, proto));
             return name;
         }
         boolean external = service.getSpec() != null && "ExternalName".equals(service.getSpec().getType());
@@ -441,21 +467,22 @@ public final class IngressCompiler {
             if (external && byNumber) {
                 String name = ns + "/" + svc.getName() + ":" + written;
                 backends.putIfAbsent(name, new BackendSpec(name, true, ns, svc.getName(), "", port.getNumber(),
-                    null, externalName, balancer));
+                    null, externalName, balancer, proto));
                 return name;
             }
             String name = ns + "/" + svc.getName() + ":" + written;
             problems.add(new Problem(ref, Reasons.UNKNOWN_SERVICE_PORT, backendWhere(ri, pi) + ": Service " + ns + "/"
                 + svc.getName() + " has no port " + (byNumber ? written : "named '" + written + "'")
                 + ": requests get 503"));
-            backends.putIfAbsent(name, BackendSpec.unresolved(name));
+            backends.putIfAbsent(name, BackendSpec.unresolved(name, proto));
             return name;
         }
         String name = ns + "/" + svc.getName() + ":" + found.getPort();
         if (!backends.containsKey(name)) { // the first path to use it decides, as putIfAbsent would
+            BackendProtocol chosen = asked != null ? asked : appProtocol(found.getAppProtocol());
             backends.put(name, new BackendSpec(name, true, ns, svc.getName(),
                 found.getName() == null ? "" : found.getName(), found.getPort(), found.getTargetPort(), externalName,
-                balancer));
+                balancer, chosen));
         }
         return name;
     }
@@ -463,6 +490,40 @@ public final class IngressCompiler {
     /** {@code spec.defaultBackend}, or where a path's backend is. */
     private static String backendWhere(int ri, int pi) {
         return ri < 0 ? "spec.defaultBackend" : where(ri, pi) + ".backend";
+    }
+
+    /** The Ingress's backend-protocol annotation (ours wins over ingress-nginx's), or null when it has none. */
+    private static BackendProtocol backendProtocol(Ingress ing, ObjectRef ref, List<Problem> problems) {
+        Map<String, String> ann = ing.getMetadata().getAnnotations();
+        if (ann == null) {
+            return null;
+        }
+        String key = ann.containsKey(BACKEND_PROTOCOL_ANNOTATION) ? BACKEND_PROTOCOL_ANNOTATION
+            : NGINX_BACKEND_PROTOCOL_ANNOTATION;
+        String v = ann.get(key);
+        if (v == null) {
+            return null;
+        }
+        try {
+            return BackendProtocol.valueOf(v.trim().toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            problems.add(new Problem(ref, Reasons.INVALID_OBJECT, "annotation " + key + ": '" + v
+                + "' is not one of HTTP, HTTPS, H2C, H2, GRPC, GRPCS; using HTTP"));
+            return BackendProtocol.HTTP;
+        }
+    }
+
+    /** A Service port's appProtocol (KEP-3726 standard names, and the plain ones) as a backend protocol. */
+    static BackendProtocol appProtocol(String appProtocol) {
+        if (appProtocol == null) {
+            return BackendProtocol.HTTP;
+        }
+        return switch (appProtocol.toLowerCase(java.util.Locale.ROOT)) {
+            case "kubernetes.io/h2c", "h2c" -> BackendProtocol.H2C;
+            case "https" -> BackendProtocol.HTTPS;
+            case "grpc" -> BackendProtocol.GRPC;
+            default -> BackendProtocol.HTTP;
+        };
     }
 
     private static Balancer balancer(Service s) {
@@ -654,7 +715,7 @@ public final class IngressCompiler {
                     nextCache.put(spec.name(), new CachedEndpoints(spec.portName(), used, eps));
                 }
             }
-            backends.add(new Backend(spec.name(), spec.balancer(), eps));
+            backends.add(new Backend(spec.name(), spec.balancer(), eps, spec.protocol()));
         }
         endpointCache = nextCache;
         return new RouteTable(generation, plan.hosts(), backends, plan.defaultBackend(), plan.tls());

@@ -2,6 +2,7 @@ package io.sluice.dataplane.config;
 
 import io.sluice.dataplane.steering.SteeringMode;
 import io.sluice.routetable.Backend;
+import io.sluice.routetable.BackendProtocol;
 import io.sluice.routetable.Balancer;
 import io.sluice.routetable.Endpoint;
 import io.sluice.routetable.PathRule;
@@ -135,7 +136,7 @@ public final class ConfigLoader {
         for (int i = 0; i < bs.size(); i++) {
             String at = "backends[" + i + "]";
             Map<String, Object> b = map(bs.get(i), at);
-            keys(b, at, Set.of("name", "balancer", "endpoints"));
+            keys(b, at, Set.of("name", "balancer", "endpoints", "protocol"));
             String name = str(b.get("name"), at + ".name");
             Balancer bal;
             try {
@@ -164,7 +165,15 @@ public final class ConfigLoader {
             if (index.putIfAbsent(name, backends.size()) != null) {
                 throw new ConfigException(at + ".name: backend '" + name + "' is defined twice");
             }
-            backends.add(new Backend(name, bal, eps));
+            BackendProtocol proto;
+            String protoName = str(b.getOrDefault("protocol", "HTTP"), at + ".protocol");
+            try {
+                proto = BackendProtocol.valueOf(protoName.toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(at + ".protocol: '" + protoName
+                    + "' is not one of HTTP, HTTPS, H2C, H2, GRPC, GRPCS");
+            }
+            backends.add(new Backend(name, bal, eps, proto));
         }
         Map<String, List<PathRule>> byHost = new java.util.LinkedHashMap<>();
         List<Object> rs = list(m.getOrDefault("routes", List.of()), "routes");

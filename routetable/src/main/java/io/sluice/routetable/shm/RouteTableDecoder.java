@@ -3,15 +3,20 @@ package io.sluice.routetable.shm;
 import static io.sluice.routetable.shm.RouteTableImage.*;
 
 import io.sluice.routetable.Backend;
+import io.sluice.routetable.BackendProtocol;
 import io.sluice.routetable.Balancer;
 import io.sluice.routetable.Endpoint;
 import io.sluice.routetable.PathRule;
 import io.sluice.routetable.PathType;
 import io.sluice.routetable.RouteTable;
 import io.sluice.routetable.TlsCertificate;
+import io.sluice.routetable.TlsOptions;
+import io.sluice.routetable.UpstreamTls;
 import io.sluice.routetable.VirtualHost;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Decodes {@link RouteTableImage images} into {@link RouteTable}s, verifying the header CRC and the CRC of every
@@ -21,6 +26,8 @@ import java.util.List;
  */
 public final class RouteTableDecoder {
     private static final Balancer[] BALANCERS = Balancer.values();
+    private static final BackendProtocol[] PROTOCOLS = BackendProtocol.values();
+    private static final TlsOptions.ClientAuth[] CLIENT_AUTH = TlsOptions.ClientAuth.values();
     private static final PathType[] PATH_TYPES = PathType.values();
 
     private long routesVersion = Long.MIN_VALUE;
@@ -29,6 +36,8 @@ public final class RouteTableDecoder {
     private List<VirtualHost> hosts;
     private String[] backendNames;
     private Balancer[] balancers;
+    private BackendProtocol[] protocols;
+    private Map<Integer, UpstreamTls> upstreamTls;
     private int defaultBackend;
 
     private long tlsVersion = Long.MIN_VALUE;
@@ -116,6 +125,7 @@ public final class RouteTableDecoder {
         List<VirtualHost> newHosts = hosts;
         String[] newNames = backendNames;
         Balancer[] newBalancers = balancers;
+        BackendProtocol[] newProtocols = protocols;
         int newDefault = defaultBackend;
         if (!reuseRoutes) {
             checkCrc("ROUTES", image, rOffset, rLength, rCrc);
@@ -125,6 +135,7 @@ public final class RouteTableDecoder {
             int nb = in.getCount(2);
             newNames = new String[nb];
             newBalancers = new Balancer[nb];
+            newProtocols = new BackendProtocol[nb];
             for (int i = 0; i < nb; i++) {
                 newNames[i] = ref(in, strings);
                 int bal = in.getByte();
@@ -132,6 +143,11 @@ public final class RouteTableDecoder {
                     throw in.corrupt("unknown balancer " + bal);
                 }
                 newBalancers[i] = BALANCERS[bal];
+                int proto = in.getByte();
+                if (proto >= PROTOCOLS.length) {
+                    throw in.corrupt("unknown backend protocol " + proto);
+                }
+                newProtocols[i] = PROTOCOLS[proto];
             }
             int nh = in.getCount(2);
             VirtualHost[] vhs = new VirtualHost[nh];
@@ -166,6 +182,7 @@ public final class RouteTableDecoder {
         }
 
         List<TlsCertificate> newTls = tls;
+        Map<Integer, UpstreamTls> newUpstreamTls = upstreamTls;
         if (!reuseTls) {
             checkCrc("TLS", image, tOffset, tLength, tCrc);
             ImageSource in = new ImageSource(image, tOffset, tLength, "TLS");
@@ -180,10 +197,38 @@ public final class RouteTableDecoder {
                 }
                 String chain = in.getString();
                 String key = in.getString();
+                int np = in.getCount(1);
+                String[] protocols = new String[np];
+                for (int p = 0; p < np; p++) {
+                    protocols[p] = in.getString();
+                }
+                String ciphers = in.getString();
+                String hsts = in.getByte() == 0 ? null : in.getString();
+                int redirect = in.getByte();
+                int auth = in.getByte();
+                if (auth >= CLIENT_AUTH.length || redirect > 2) {
+                    throw in.corrupt("bad TLS options of " + name);
+                }
+                String ca = in.getString();
+                boolean passthrough = in.getByte() != 0;
                 try {
-                    certs[i] = new TlsCertificate(name, Arrays.asList(certHosts), chain, key);
+                    TlsOptions options = new TlsOptions(Arrays.asList(protocols), ciphers, hsts,
+                        redirect == 0 ? null : redirect == 2, CLIENT_AUTH[auth], ca, passthrough);
+                    certs[i] = new TlsCertificate(name, Arrays.asList(certHosts), chain, key, options);
                 } catch (IllegalArgumentException e) {
                     throw new CorruptRouteTableException("TLS section: " + e.getMessage(), e);
+                }
+            }
+            int nu = in.getCount(2);
+            newUpstreamTls = new HashMap<>(nu * 2);
+            for (int i = 0; i < nu; i++) {
+                int backend = in.getVarint();
+                boolean verify = in.getByte() != 0;
+                try {
+                    newUpstreamTls.put(backend, new UpstreamTls(verify, in.getString(), in.getString(), in.getString(),
+                        in.getString()));
+                } catch (IllegalArgumentException e) {
+                    throw new CorruptRouteTableException("TLS section: backend #" + backend + ": " + e.getMessage(), e);
                 }
             }
             if (!in.atEnd()) {
@@ -213,7 +258,8 @@ public final class RouteTableDecoder {
                     throw new CorruptRouteTableException("ENDPOINTS section: " + e.getMessage(), e);
                 }
             }
-            backends[b] = new Backend(newNames[b], newBalancers[b], Arrays.asList(eps));
+            backends[b] = new Backend(newNames[b], newBalancers[b], Arrays.asList(eps), newProtocols[b],
+                newUpstreamTls.get(b));
         }
         if (!in.atEnd()) {
             throw in.corrupt(in.remaining() + " trailing bytes");
@@ -232,12 +278,14 @@ public final class RouteTableDecoder {
             hosts = table.hosts();
             backendNames = newNames;
             balancers = newBalancers;
+            protocols = newProtocols;
             defaultBackend = newDefault;
         }
         if (!reuseTls) {
             tlsVersion = tVersion;
             tlsLength = tLength;
             tlsCrc = tCrc;
+            upstreamTls = newUpstreamTls;
             tls = table.tls();
         }
         lastReusedRoutes = reuseRoutes;

@@ -7,6 +7,8 @@ import io.sluice.routetable.Endpoint;
 import io.sluice.routetable.PathRule;
 import io.sluice.routetable.RouteTable;
 import io.sluice.routetable.TlsCertificate;
+import io.sluice.routetable.TlsOptions;
+import io.sluice.routetable.UpstreamTls;
 import io.sluice.routetable.VirtualHost;
 import java.util.HashMap;
 import java.util.List;
@@ -17,7 +19,7 @@ import java.util.Map;
  * sections: when a table differs from the previous one only in its endpoints, those sections are copied as bytes
  * with their old version, and only the ENDPOINTS section is encoded. "Only endpoints" is decided by comparing the
  * host list (by identity first, which the agent preserves when it recompiles endpoints only, else by value), the
- * backends' names and balancers, the default backend and the certificates.
+ * backends' names, balancers and protocols, the default backend and the certificates.
  *
  * <p>Single-threaded; the writer owns one.
  */
@@ -28,12 +30,15 @@ public final class RouteTableEncoder {
     private List<VirtualHost> lastHosts;
     private String[] lastBackendNames;
     private byte[] lastBalancers;
+    private byte[] lastProtocols;
     private int lastDefaultBackend;
     private byte[] routesBytes;
     private int routesCrc;
     private long routesVersion;
 
     private List<TlsCertificate> lastTls;
+    /** (backend index, UpstreamTls) pairs, flattened, of the last table. */
+    private List<Object> lastUpstreamTls;
     private byte[] tlsBytes;
     private int tlsCrc;
     private long tlsVersion;
@@ -44,6 +49,7 @@ public final class RouteTableEncoder {
     public void reset() {
         lastHosts = null;
         lastTls = null;
+        lastUpstreamTls = null;
         routesBytes = null;
         tlsBytes = null;
     }
@@ -81,9 +87,12 @@ public final class RouteTableEncoder {
         items[ROUTES] = table.hosts().size();
 
         // TLS
-        if (tlsBytes == null || !(table.tls() == lastTls || table.tls().equals(lastTls))) {
+        List<Object> upstreamTls = upstreamTls(table.backends());
+        if (tlsBytes == null || !(table.tls() == lastTls || table.tls().equals(lastTls))
+            || !upstreamTls.equals(lastUpstreamTls)) {
             scratch.reset();
-            encodeTls(table.tls(), scratch);
+            encodeTls(table.tls(), upstreamTls, scratch);
+            lastUpstreamTls = upstreamTls;
             tlsBytes = scratch.toByteArray();
             tlsCrc = crc(tlsBytes, 0, tlsBytes.length);
             tlsVersion = table.generation();
@@ -141,7 +150,8 @@ public final class RouteTableEncoder {
         List<Backend> backends = t.backends();
         for (int i = 0; i < lastBackendNames.length; i++) {
             Backend b = backends.get(i);
-            if (b.balancer().ordinal() != lastBalancers[i] || !b.name().equals(lastBackendNames[i])) {
+            if (b.balancer().ordinal() != lastBalancers[i] || b.protocol().ordinal() != lastProtocols[i]
+                || !b.name().equals(lastBackendNames[i])) {
                 return false;
             }
         }
@@ -154,9 +164,11 @@ public final class RouteTableEncoder {
         int n = t.backends().size();
         lastBackendNames = new String[n];
         lastBalancers = new byte[n];
+        lastProtocols = new byte[n];
         for (int i = 0; i < n; i++) {
             lastBackendNames[i] = t.backends().get(i).name();
             lastBalancers[i] = (byte) t.backends().get(i).balancer().ordinal();
+            lastProtocols[i] = (byte) t.backends().get(i).protocol().ordinal();
         }
     }
 
@@ -182,6 +194,7 @@ public final class RouteTableEncoder {
         for (Backend b : t.backends()) {
             out.putVarint(strings.get(b.name()));
             out.putByte(b.balancer().ordinal());
+            out.putByte(b.protocol().ordinal());
         }
         out.putVarint(t.hosts().size());
         for (VirtualHost vh : t.hosts()) {
@@ -196,7 +209,20 @@ public final class RouteTableEncoder {
         }
     }
 
-    private static void encodeTls(List<TlsCertificate> certs, ImageSink out) {
+    /** The backends that open TLS upstream, as a flat list of (index, settings): compared to decide on reuse. */
+    private static List<Object> upstreamTls(List<Backend> backends) {
+        java.util.ArrayList<Object> l = new java.util.ArrayList<>();
+        for (int i = 0, n = backends.size(); i < n; i++) {
+            UpstreamTls t = backends.get(i).tls();
+            if (t != null) {
+                l.add(i);
+                l.add(t);
+            }
+        }
+        return l;
+    }
+
+    private static void encodeTls(List<TlsCertificate> certs, List<Object> upstream, ImageSink out) {
         out.putVarint(certs.size());
         for (TlsCertificate c : certs) {
             out.putString(c.name());
@@ -206,6 +232,30 @@ public final class RouteTableEncoder {
             }
             out.putString(c.certificateChainPem());
             out.putString(c.privateKeyPem());
+            TlsOptions o = c.options();
+            out.putVarint(o.protocols().size());
+            for (String p : o.protocols()) {
+                out.putString(p);
+            }
+            out.putString(o.ciphers());
+            out.putByte(o.hsts() == null ? 0 : 1);
+            if (o.hsts() != null) {
+                out.putString(o.hsts());
+            }
+            out.putByte(o.sslRedirect() == null ? 0 : o.sslRedirect() ? 2 : 1);
+            out.putByte(o.clientAuth().ordinal());
+            out.putString(o.clientCaPem());
+            out.putByte(o.passthrough() ? 1 : 0);
+        }
+        out.putVarint(upstream.size() / 2);
+        for (int i = 0; i < upstream.size(); i += 2) {
+            UpstreamTls t = (UpstreamTls) upstream.get(i + 1);
+            out.putVarint((Integer) upstream.get(i));
+            out.putByte(t.verify() ? 1 : 0);
+            out.putString(t.caPem());
+            out.putString(t.clientChainPem());
+            out.putString(t.clientKeyPem());
+            out.putString(t.serverName());
         }
     }
 

@@ -48,7 +48,7 @@ import io.sluice.routetable.RouteTable;
  * <pre>
  *  ROUTES    strings: count, string*
  *            defaultBackend + 1
- *            backends: count, (nameRef, balancer ordinal byte)*
+ *            backends: count, (nameRef, balancer ordinal byte, protocol ordinal byte)*
  *            hosts: count, (hostRef, paths: count, (pathRef, type byte, backend index, sourceRef)*)*
  *  TLS       certificates: count, (name, hosts: count, host*, chain PEM, key PEM)*
  *  ENDPOINTS backends: count (= ROUTES backend count), (endpoints: count, (host, port, weight, flags byte)*)*
@@ -61,7 +61,7 @@ import io.sluice.routetable.RouteTable;
 public final class RouteTableImage {
     /** "SLRT" read as a little-endian int. */
     public static final int MAGIC = 0x54524c53;
-    public static final int FORMAT_VERSION = 1;
+    public static final int FORMAT_VERSION = 2;
     public static final int SECTION_COUNT = 3;
 
     public static final int MAGIC_OFFSET = 0;

@@ -33,7 +33,9 @@ final class Tables {
                 eps.add(new Endpoint(host, 1 + e.nextInt(65535), 1 + e.nextInt(10), e.nextInt(7) == 0));
             }
             backends.add(new Backend("ns" + (b % 7) + "/svc-" + b + ":" + (80 + r.nextInt(3)),
-                balancers[r.nextInt(balancers.length)], eps));
+                balancers[r.nextInt(balancers.length)], eps,
+                io.sluice.routetable.BackendProtocol.values()[b % io.sluice.routetable.BackendProtocol.values().length],
+                b % 4 == 1 ? new io.sluice.routetable.UpstreamTls(true, "ca-" + b, "chain", "key", "svc-" + b) : null));
         }
         List<VirtualHost> vhs = new ArrayList<>(hosts);
         for (int h = 0; h < hosts; h++) {
@@ -60,6 +62,12 @@ final class Tables {
                 "-----BEGIN CERTIFICATE-----\nMIIB" + routesSeed + "\n-----END CERTIFICATE-----\n",
                 "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"));
             tls.add(new TlsCertificate("ns1/default", List.of(), "chain", "key"));
+            tls.add(new TlsCertificate("ns2/strict", List.of("h5.example.org"), "chain2", "key2",
+                new io.sluice.routetable.TlsOptions(List.of("TLSv1.3"), "ECDHE+AESGCM", "max-age=60", Boolean.TRUE,
+                    io.sluice.routetable.TlsOptions.ClientAuth.OPTIONAL, "ca-pem", false)));
+            tls.add(new TlsCertificate("ns2/pass", List.of("pass.example.org"), "", "",
+                new io.sluice.routetable.TlsOptions(List.of(), "", "", Boolean.FALSE,
+                    io.sluice.routetable.TlsOptions.ClientAuth.OFF, "", true)));
         }
         return new RouteTable(generation, vhs, backends, r.nextInt(4) == 0 ? -1 : r.nextInt(backendCount), tls);
     }
