@@ -52,8 +52,11 @@ public final class CompiledTable {
         public final String name;
         public final Balancer balancer;
         public final EndpointSpec[] endpoints;
+        /** How the endpoints are spoken to: HTTP/1.1, or HTTP/2 (h2c, gRPC) over multiplexed connections. */
+        public final io.sluice.routetable.BackendProtocol protocol;
 
         BackendSpec(Backend b) {
+            protocol = b.protocol();
             name = b.name();
             balancer = b.balancer();
             endpoints = new EndpointSpec[b.endpoints().size()];

@@ -94,9 +94,31 @@ final class H2ServerConnection extends Http2ConnectionHandler implements Http2Fr
         shard.h2ConnectionsChanged();
         idleSinceMs = shard.nowMs;
         super.handlerAdded(ctx);
-        // A larger connection window than the default 64 KiB: many streams share it (bounded: H2Limits).
-        connection().local().flowController().incrementWindowSize(connection().connectionStream(),
-            H2Limits.CONNECTION_WINDOW - 65_535);
+        if (ctx.channel().isActive()) {
+            growConnectionWindow(); // the preface went out in super.handlerAdded
+        }
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        super.channelActive(ctx); // sends the preface
+        growConnectionWindow();
+    }
+
+    private boolean windowGrown;
+
+    /** A larger connection window than the default 64 KiB: many streams share it (bounded: H2Limits). */
+    private void growConnectionWindow() {
+        if (windowGrown) {
+            return;
+        }
+        windowGrown = true;
+        try {
+            connection().local().flowController().incrementWindowSize(connection().connectionStream(),
+                H2Limits.CONNECTION_WINDOW - 65_535);
+        } catch (io.netty.handler.codec.http2.Http2Exception e) {
+            ctx.close();
+        }
     }
 
     @Override

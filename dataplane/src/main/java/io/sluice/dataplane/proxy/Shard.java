@@ -236,6 +236,7 @@ public final class Shard implements SteeredShard {
                     eps[j] = new ShardEndpoint(es, p);
                 }
                 view = new ShardBackend(spec.name, spec.balancer, eps, (long) id * 0x9E3779B97F4A7C15L + i + 1);
+                view.h2Upstream = spec.protocol.http2();
             }
             bs[i] = view;
             views.put(spec, view);

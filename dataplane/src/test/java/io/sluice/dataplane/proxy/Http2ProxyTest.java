@@ -1,0 +1,397 @@
+package io.sluice.dataplane.proxy;
+
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.ServerCalls;
+import io.grpc.stub.StreamObserver;
+import io.sluice.dataplane.demo.DemoBackends;
+import io.sluice.dataplane.proxy.TestSupport.Running;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * HTTP/2 through the proxy with real peers: curl and nghttp/h2load (h2c prior knowledge) against HTTP/1.1 origins, and
+ * grpc-java clients and servers for all four call types, 4 MiB messages, deadlines, cancellation and failures.
+ */
+@Timeout(120)
+class Http2ProxyTest {
+    static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(byte[] value) {
+            return new ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(InputStream stream) {
+            try {
+                return stream.readAllBytes();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    };
+
+    static MethodDescriptor<byte[], byte[]> method(String name, MethodDescriptor.MethodType type) {
+        return MethodDescriptor.<byte[], byte[]>newBuilder().setType(type).setFullMethodName("test.Echo/" + name)
+            .setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build();
+    }
+
+    static final MethodDescriptor<byte[], byte[]> UNARY = method("Unary", MethodDescriptor.MethodType.UNARY);
+    static final MethodDescriptor<byte[], byte[]> SLOW = method("Slow", MethodDescriptor.MethodType.UNARY);
+    static final MethodDescriptor<byte[], byte[]> FAIL = method("Fail", MethodDescriptor.MethodType.UNARY);
+    static final MethodDescriptor<byte[], byte[]> CLIENT_STREAM =
+        method("Sum", MethodDescriptor.MethodType.CLIENT_STREAMING);
+    static final MethodDescriptor<byte[], byte[]> SERVER_STREAM =
+        method("Count", MethodDescriptor.MethodType.SERVER_STREAMING);
+    static final MethodDescriptor<byte[], byte[]> BIDI = method("Chat", MethodDescriptor.MethodType.BIDI_STREAMING);
+
+    private static DemoBackends origins;
+    private static Server grpcServer;
+    private static Running proxy;
+    private static ManagedChannel channel;
+    static final CountDownLatch SLOW_CANCELLED = new CountDownLatch(1);
+    static final CountDownLatch BIDI_CANCELLED = new CountDownLatch(1);
+
+    static ServerServiceDefinition echoService() {
+        return ServerServiceDefinition.builder("test.Echo")
+            .addMethod(UNARY, ServerCalls.asyncUnaryCall((req, obs) -> {
+                obs.onNext(req);
+                obs.onCompleted();
+            }))
+            .addMethod(SLOW, ServerCalls.asyncUnaryCall((req, obs) -> {
+                var ctx = io.grpc.Context.current();
+                ctx.addListener(c -> SLOW_CANCELLED.countDown(), Runnable::run);
+                // never answers: the client's deadline or cancellation ends it
+            }))
+            .addMethod(FAIL, ServerCalls.asyncUnaryCall((req, obs) ->
+                obs.onError(Status.PERMISSION_DENIED.withDescription("nope").asRuntimeException())))
+            .addMethod(CLIENT_STREAM, ServerCalls.asyncClientStreamingCall(obs -> new StreamObserver<>() {
+                long total;
+
+                @Override
+                public void onNext(byte[] v) {
+                    total += v.length;
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                }
+
+                @Override
+                public void onCompleted() {
+                    obs.onNext(Long.toString(total).getBytes(StandardCharsets.US_ASCII));
+                    obs.onCompleted();
+                }
+            }))
+            .addMethod(SERVER_STREAM, ServerCalls.asyncServerStreamingCall((req, obs) -> {
+                int n = Integer.parseInt(new String(req, StandardCharsets.US_ASCII));
+                for (int i = 0; i < n; i++) {
+                    obs.onNext(("msg-" + i).getBytes(StandardCharsets.US_ASCII));
+                }
+                obs.onCompleted();
+            }))
+            .addMethod(BIDI, ServerCalls.asyncBidiStreamingCall(obs -> new StreamObserver<>() {
+                @Override
+                public void onNext(byte[] v) {
+                    obs.onNext(v);
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    BIDI_CANCELLED.countDown();
+                }
+
+                @Override
+                public void onCompleted() {
+                    obs.onCompleted();
+                }
+            }))
+            .build();
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        int originPort = TestSupport.freePort();
+        origins = DemoBackends.start(Map.of("origin", originPort));
+        grpcServer = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
+            .addService(echoService()).maxInboundMessageSize(16 << 20).build().start();
+        int deadPort = TestSupport.freePort();
+        proxy = TestSupport.proxy("""
+            listeners: [{port: PORT}]
+            timeouts: {connectMs: 1000, readMs: 3000, idleMs: 5000}
+            backends:
+              - name: app
+                endpoints: ["127.0.0.1:%d"]
+              - name: grpc
+                protocol: GRPC
+                endpoints: ["127.0.0.1:%d"]
+              - name: dead
+                protocol: GRPC
+                endpoints: ["127.0.0.1:%d"]
+            routes:
+              - host: app.test
+                paths: [{path: /, type: Prefix, backend: app}]
+              - host: grpc.test
+                paths: [{path: /, type: Prefix, backend: grpc}]
+              - host: dead.test
+                paths: [{path: /, type: Prefix, backend: dead}]
+            """.formatted(originPort, grpcServer.getPort(), deadPort), 2);
+        channel = channel("grpc.test");
+    }
+
+    static ManagedChannel channel(String authority) {
+        return Grpc.newChannelBuilderForAddress("127.0.0.1", proxy.port(), InsecureChannelCredentials.create())
+            .overrideAuthority(authority).maxInboundMessageSize(16 << 20).build();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        proxy.close();
+        grpcServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        origins.close();
+        TestSupport.assertNoLeaks();
+    }
+
+    static boolean has(String tool) {
+        boolean present = Arrays.stream(System.getenv("PATH").split(":"))
+            .anyMatch(d -> Files.isExecutable(Path.of(d, tool)));
+        if (!present && System.getenv("CI") != null) {
+            throw new AssertionError(tool + " is required in CI (.ci/run installs it)");
+        }
+        return present;
+    }
+
+    static String run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        return out;
+    }
+
+    private String url(String path) {
+        return "http://127.0.0.1:" + proxy.port() + path;
+    }
+
+    @Test
+    void curlPriorKnowledgeToHttp11Origin() throws Exception {
+        assumeTrue(has("curl"));
+        String out = run("curl", "-sS", "-i", "--http2-prior-knowledge", "-H", "Host: app.test", url("/hello?x=1"));
+        assertTrue(out.startsWith("HTTP/2 200"), out);
+        assertTrue(out.contains("request: GET /hello?x=1"), out);
+        assertTrue(out.contains("x-forwarded-proto: http") || out.contains("X-Forwarded-Proto: http"), out);
+        assertTrue(out.toLowerCase().contains("via: 2 sluice"), out);
+        // a body both ways (chunked upstream, since curl sends no content-length... it does; use -T for chunked)
+        byte[] big = new byte[300_000];
+        new java.util.Random(1).nextBytes(big);
+        Path f = Files.createTempFile("h2body", ".bin");
+        Files.write(f, big);
+        Process p = new ProcessBuilder("curl", "-sS", "--http2-prior-knowledge", "-H", "Host: app.test",
+            "--data-binary", "@" + f, url("/api/echo")).start();
+        byte[] echoed = p.getInputStream().readAllBytes();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertArrayEquals(big, tail(echoed, big.length));
+        Process q = new ProcessBuilder("curl", "-sS", "--http2-prior-knowledge", "-H", "Host: app.test",
+            "-H", "Transfer-Encoding: chunked", "-T", f.toString(), url("/api/echo")).start();
+        byte[] echoed2 = q.getInputStream().readAllBytes();
+        assertTrue(q.waitFor(30, TimeUnit.SECONDS));
+        assertArrayEquals(big, tail(echoed2, big.length));
+        Files.delete(f);
+        String nf = run("curl", "-sS", "-i", "--http2-prior-knowledge", "-H", "Host: nowhere.test", url("/"));
+        assertTrue(nf.startsWith("HTTP/2 404"), nf);
+    }
+
+    /** The demo origin's echo: a description of the request, then the body. */
+    private static byte[] tail(byte[] b, int n) {
+        assertTrue(b.length >= n, new String(b, 0, Math.min(b.length, 300), StandardCharsets.ISO_8859_1));
+        String head = new String(b, 0, b.length - n, StandardCharsets.ISO_8859_1);
+        assertTrue(head.contains("body-bytes: " + n), head);
+        return Arrays.copyOfRange(b, b.length - n, b.length);
+    }
+
+    @Test
+    void h2loadManyStreamsPerConnection() throws Exception {
+        assumeTrue(has("h2load"));
+        String out = run("h2load", "-n", "2000", "-c", "4", "-m", "16", "-H", ":authority: app.test", url("/"));
+        assertTrue(out.contains("2000 succeeded"), out);
+        assertTrue(out.contains("status codes: 2000 2xx"), out);
+    }
+
+    @Test
+    void nghttpGet() throws Exception {
+        assumeTrue(has("nghttp"));
+        String out = run("nghttp", "-v", "-H", ":authority: app.test", url("/n"));
+        assertTrue(out.contains(":status: 200"), out);
+        assertTrue(out.contains("request: GET /n"), out);
+    }
+
+    @Test
+    void grpcUnaryAndLargeMessages() {
+        byte[] small = "hello".getBytes(StandardCharsets.US_ASCII);
+        assertArrayEquals(small, ClientCalls.blockingUnaryCall(channel, UNARY, CallOptions.DEFAULT, small));
+        byte[] big = new byte[4 << 20];
+        new java.util.Random(2).nextBytes(big);
+        assertArrayEquals(big, ClientCalls.blockingUnaryCall(channel, UNARY, CallOptions.DEFAULT, big));
+        for (int i = 0; i < 200; i++) {
+            byte[] m = ("m" + i).getBytes(StandardCharsets.US_ASCII);
+            assertArrayEquals(m, ClientCalls.blockingUnaryCall(channel, UNARY, CallOptions.DEFAULT, m));
+        }
+    }
+
+    @Test
+    void grpcStatusFromBackendPassesThrough() {
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+            () -> ClientCalls.blockingUnaryCall(channel, FAIL, CallOptions.DEFAULT, new byte[1]));
+        assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode());
+        assertEquals("nope", e.getStatus().getDescription());
+    }
+
+    @Test
+    void grpcStreamingCalls() throws Exception {
+        // server streaming
+        Iterator<byte[]> it = ClientCalls.blockingServerStreamingCall(channel, SERVER_STREAM, CallOptions.DEFAULT,
+            "1000".getBytes(StandardCharsets.US_ASCII));
+        int n = 0;
+        while (it.hasNext()) {
+            assertEquals("msg-" + n, new String(it.next(), StandardCharsets.US_ASCII));
+            n++;
+        }
+        assertEquals(1000, n);
+        // client streaming: 64 x 256 KiB
+        LinkedBlockingQueue<Object> result = new LinkedBlockingQueue<>();
+        StreamObserver<byte[]> req = io.grpc.stub.ClientCalls.asyncClientStreamingCall(
+            channel.newCall(CLIENT_STREAM, CallOptions.DEFAULT), collector(result));
+        for (int i = 0; i < 64; i++) {
+            req.onNext(new byte[256 * 1024]);
+        }
+        req.onCompleted();
+        Object r = result.poll(30, TimeUnit.SECONDS);
+        assertEquals(Long.toString(64L * 256 * 1024), new String((byte[]) r, StandardCharsets.US_ASCII));
+        // bidi: ping-pong 100 messages
+        LinkedBlockingQueue<Object> replies = new LinkedBlockingQueue<>();
+        StreamObserver<byte[]> chat = ClientCalls.asyncBidiStreamingCall(channel.newCall(BIDI, CallOptions.DEFAULT),
+            collector(replies));
+        for (int i = 0; i < 100; i++) {
+            byte[] m = ("c" + i).getBytes(StandardCharsets.US_ASCII);
+            chat.onNext(m);
+            assertArrayEquals(m, (byte[]) replies.poll(10, TimeUnit.SECONDS));
+        }
+        chat.onCompleted();
+        assertEquals("done", replies.poll(10, TimeUnit.SECONDS));
+    }
+
+    private static StreamObserver<byte[]> collector(LinkedBlockingQueue<Object> q) {
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(byte[] v) {
+                q.add(v);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                q.add(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                q.add("done");
+            }
+        };
+    }
+
+    @Test
+    void grpcDeadlineAndCancellationReachTheBackend() throws Exception {
+        ClientCalls.blockingUnaryCall(channel, UNARY, CallOptions.DEFAULT, new byte[1]); // warm: class loading
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+            () -> ClientCalls.blockingUnaryCall(channel, SLOW,
+                CallOptions.DEFAULT.withDeadlineAfter(1000, TimeUnit.MILLISECONDS), new byte[1]));
+        assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode());
+        // the backend's call ends too (grpc-timeout passed on, and RST_STREAM when the client gave up)
+        assertTrue(SLOW_CANCELLED.await(5, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void grpcCancelPropagatesAsRstStream() throws Exception {
+        ClientCall<byte[], byte[]> call = channel.newCall(BIDI, CallOptions.DEFAULT);
+        LinkedBlockingQueue<Object> replies = new LinkedBlockingQueue<>();
+        StreamObserver<byte[]> chat = ClientCalls.asyncBidiStreamingCall(call, collector(replies));
+        chat.onNext("x".getBytes(StandardCharsets.US_ASCII));
+        assertArrayEquals("x".getBytes(StandardCharsets.US_ASCII), (byte[]) replies.poll(10, TimeUnit.SECONDS));
+        call.cancel("test", null);
+        Object r = replies.poll(10, TimeUnit.SECONDS);
+        assertTrue(r instanceof StatusRuntimeException sre && sre.getStatus().getCode() == Status.Code.CANCELLED,
+            String.valueOf(r));
+        assertTrue(BIDI_CANCELLED.await(5, TimeUnit.SECONDS), "the backend saw the cancellation (RST_STREAM)");
+        // the connection still serves
+        assertArrayEquals(new byte[] {7}, ClientCalls.blockingUnaryCall(channel, UNARY, CallOptions.DEFAULT,
+            new byte[] {7}));
+    }
+
+    @Test
+    void unreachableGrpcBackendIsUnavailableTrailersOnly() throws Exception {
+        ManagedChannel dead = channel("dead.test");
+        try {
+            StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+                () -> ClientCalls.blockingUnaryCall(dead, UNARY, CallOptions.DEFAULT, new byte[1]));
+            assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode(), e.toString());
+        } finally {
+            dead.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        ManagedChannel none = channel("unknown.test");
+        try {
+            StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+                () -> ClientCalls.blockingUnaryCall(none, UNARY, CallOptions.DEFAULT, new byte[1]));
+            assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode(), e.toString());
+        } finally {
+            none.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void manyConcurrentCallsMultiplexOntoFewUpstreamConnections() throws Exception {
+        List<com.google.common.util.concurrent.ListenableFuture<byte[]>> fs = new ArrayList<>();
+        for (int i = 0; i < 500; i++) {
+            fs.add(io.grpc.stub.ClientCalls.futureUnaryCall(channel.newCall(UNARY, CallOptions.DEFAULT),
+                new byte[] {(byte) i}));
+        }
+        for (int i = 0; i < fs.size(); i++) {
+            assertArrayEquals(new byte[] {(byte) i}, fs.get(i).get(30, TimeUnit.SECONDS));
+        }
+    }
+}
