@@ -69,8 +69,6 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
     boolean finished;
     /** gRPC deadline in shard milliseconds (0: none). */
     private long deadlineMs;
-    /** Since when a response has waited for the client to open its window (0: not waiting). */
-    private long stalledSinceMs;
     /** HTTP/1.1 upstream read deadline (0: none). */
     private long readDeadlineMs;
     private ShardEndpoint endpoint;
@@ -368,9 +366,6 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
             return n;
         }
         unconsumedUpstream += n;
-        if (stalledSinceMs == 0) {
-            stalledSinceMs = shard.nowMs;
-        }
         return 0;
     }
 
@@ -379,7 +374,6 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
         if (finished || !server.connection().remote().flowController().isWritable(stream)) {
             return;
         }
-        stalledSinceMs = 0;
         int n = unconsumedUpstream;
         if (n > 0 && upStream != null) {
             unconsumedUpstream = 0;
@@ -494,7 +488,7 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
         shard.h2.markDirty(server);
     }
 
-    /** Every 100 ms from the connection's sweep: gRPC deadline, HTTP/1.1 upstream read timeout, zero-window stall. */
+    /** Every 100 ms from the connection's sweep: gRPC deadline, HTTP/1.1 upstream read timeout. */
     void sweep(long nowMs) {
         if (finished) {
             return;
@@ -518,11 +512,6 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
                 resetClient(Http2Error.CANCEL.code());
             }
             return;
-        }
-        if (stalledSinceMs != 0 && nowMs - stalledSinceMs > shard.config.timeouts().readMs()) {
-            // A client that keeps its window shut while a response waits: a zero-window stall costs its connection.
-            shard.stats.rejected++;
-            goAwayCalm(server);
         }
     }
 
@@ -783,9 +772,6 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
         server.encoder().writeData(server.ctx, stream.id(), slice, 0, false, server.ctx.newPromise());
         if (!server.connection().remote().flowController().isWritable(stream) && up != null) {
             up.pauseReads();
-            if (stalledSinceMs == 0) {
-                stalledSinceMs = shard.nowMs;
-            }
         }
     }
 

@@ -47,6 +47,8 @@ final class H2ServerConnection extends Http2ConnectionHandler implements Http2Fr
     private long windowStartMs;
     private int controlFrames;
     private long idleSinceMs;
+    /** Since when responses have waited for the client's window without any WINDOW_UPDATE from it (0: none). */
+    private long stalledSinceMs;
 
     private H2ServerConnection(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings settings,
                                Shard shard, int listenerPort, boolean secure) {
@@ -181,18 +183,48 @@ final class H2ServerConnection extends Http2ConnectionHandler implements Http2Fr
             }
             return;
         }
+        boolean pending = false;
         try {
-            connection().forEachActiveStream(stream -> {
-                H2Exchange ex = stream.getProperty(exchangeKey);
-                if (ex != null) {
-                    ex.sweep(nowMs);
-                }
-                return true;
-            });
+            pending = sweepStreams(nowMs);
         } catch (Http2Exception e) {
             ctx.close();
+            return;
+        }
+        // Zero-window stall: responses wait for window the client never gives (no WINDOW_UPDATE) or for a socket it
+        // does not read. A slow reader that makes progress resets this with each WINDOW_UPDATE.
+        if (!pending) {
+            stalledSinceMs = 0;
+        } else if (stalledSinceMs == 0) {
+            stalledSinceMs = nowMs;
+        } else if (nowMs - stalledSinceMs > shard.config.timeouts().readMs()) {
+            shard.stats.rejected++;
+            H2Exchange.goAwayCalm(this);
+            return;
         }
         flush(ctx);
+    }
+
+    private boolean sweepPending;
+    private long sweepNow;
+
+    private final io.netty.handler.codec.http2.Http2StreamVisitor sweepVisitor = this::sweepStream;
+
+    private boolean sweepStream(Http2Stream stream) {
+        H2Exchange ex = stream.getProperty(exchangeKey);
+        if (ex != null) {
+            ex.sweep(sweepNow);
+        }
+        if (encoder().flowController().hasFlowControlled(stream)) {
+            sweepPending = true;
+        }
+        return true;
+    }
+
+    private boolean sweepStreams(long nowMs) throws Http2Exception {
+        sweepNow = nowMs;
+        sweepPending = false;
+        connection().forEachActiveStream(sweepVisitor);
+        return sweepPending;
     }
 
     /** GOAWAY(NO_ERROR); streams already open finish (up to the graceful timeout), then the connection closes. */
@@ -280,6 +312,7 @@ final class H2ServerConnection extends Http2ConnectionHandler implements Http2Fr
 
     @Override
     public void onWindowUpdateRead(ChannelHandlerContext ctx, int streamId, int windowSizeIncrement) {
+        stalledSinceMs = 0; // the client reads: progress
     }
 
     @Override
