@@ -105,6 +105,9 @@ public final class DataPlane implements AutoCloseable {
         }
         for (Shard s : shards) {
             s.closeListeners();
+            if (drainMillis > 0) {
+                s.goAwayHttp2(); // HTTP/2 clients learn it now and open no new stream here
+            }
         }
         long until = System.currentTimeMillis() + drainMillis;
         while (System.currentTimeMillis() < until && sum(Shard::liveConnections) > 0) {

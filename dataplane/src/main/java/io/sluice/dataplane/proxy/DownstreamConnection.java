@@ -300,8 +300,36 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
         p.fireChannelRead(in);
     }
 
+    /** {@code Upgrade: h2c}: 101, then HTTP/2 with this request as stream 1 (see {@link H2cUpgrade}). */
+    private void upgradeToH2c(io.netty.handler.codec.http2.Http2Settings settings, int headEnd) {
+        io.netty.handler.codec.http2.Http2Headers headers = H2cUpgrade.headers(req, cum);
+        cum.readerIndex(headEnd);
+        ByteBuf rest = cum;
+        cum = null;
+        state = CLOSED;
+        deadline = 0;
+        shard.unregister(this);
+        ch.write(H2cUpgrade.SWITCHING.duplicate());
+        ChannelPipeline p = ch.pipeline();
+        p.remove(this);
+        Http2Downstream.installUpgraded(p, shard, port, settings, headers);
+        if (rest.isReadable()) {
+            p.fireChannelRead(rest);
+        } else {
+            rest.release();
+        }
+    }
+
     private boolean startExchange(int headEnd) {
         sawRequest = true;
+        int h2Settings = H2cUpgrade.settingsHeader(req, cum);
+        if (h2Settings >= 0) {
+            io.netty.handler.codec.http2.Http2Settings settings = H2cUpgrade.settings(req, cum, h2Settings);
+            if (settings != null) {
+                upgradeToH2c(settings, headEnd);
+                return false;
+            }
+        }
         shard.stats.requests++;
         keepAlive = req.keepAlive();
         http10 = req.version == 10;

@@ -175,7 +175,7 @@ final class H2ClientConnection extends Http2ConnectionHandler
     void retire() {
         draining = true;
         if (ctx != null && ctx.channel().isActive()) {
-            ctx.close();
+            ctx.channel().close(); // through this handler: GOAWAY first (see H2ServerConnection.shutdownGracefully)
         }
     }
 

@@ -230,7 +230,9 @@ final class H2ServerConnection extends Http2ConnectionHandler implements Http2Fr
     /** GOAWAY(NO_ERROR); streams already open finish (up to the graceful timeout), then the connection closes. */
     void shutdownGracefully() {
         if (ctx.channel().isActive()) {
-            ctx.close(); // Http2ConnectionHandler.close: GOAWAY, then close when the active streams are done
+            // through the pipeline's tail, so that Http2ConnectionHandler.close runs: GOAWAY, then close when the
+            // active streams are done (ctx.close() would skip this handler and cut the connection)
+            ctx.channel().close();
         }
     }
 

@@ -29,6 +29,23 @@ public final class Http2Downstream {
         pipeline.addLast("sluice-h2", H2ServerConnection.create(shard, listenerPort, secure));
     }
 
+    /** After {@code 101 Switching Protocols} to an h2c upgrade: the upgrading request becomes stream 1. */
+    static void installUpgraded(ChannelPipeline pipeline, Shard shard, int listenerPort,
+                                io.netty.handler.codec.http2.Http2Settings clientSettings,
+                                io.netty.handler.codec.http2.Http2Headers request) {
+        H2ServerConnection h = H2ServerConnection.create(shard, listenerPort, false);
+        pipeline.addLast("sluice-h2", h);
+        try {
+            h.onHttpServerUpgrade(clientSettings);
+        } catch (io.netty.handler.codec.http2.Http2Exception e) {
+            pipeline.channel().close();
+            return;
+        }
+        h.onHeadersRead(h.ctx, 1, request, 0, true);
+        h.flushNow();
+        shard.h2.flushDirty();
+    }
+
     /**
      * Whether the bytes at the start of {@code buf} are (so far) the HTTP/2 preface.
      *

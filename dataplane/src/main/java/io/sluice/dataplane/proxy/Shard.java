@@ -188,6 +188,15 @@ public final class Shard implements SteeredShard {
         loop.execute(drain);
     }
 
+    /** Shutdown (any thread): GOAWAY on this shard's HTTP/2 client connections, through the command ring. */
+    void goAwayHttp2() {
+        long seq = commands.next();
+        ShardCommand c = commands.get(seq);
+        c.type = ShardCommand.GOAWAY_HTTP2;
+        commands.publish(seq);
+        loop.execute(drain);
+    }
+
     private void drainCommands() {
         try {
             poller.poll(commandHandler);
@@ -199,6 +208,8 @@ public final class Shard implements SteeredShard {
     private boolean onCommand(ShardCommand c, long sequence, boolean endOfBatch) {
         if (c.type == ShardCommand.INSTALL_TABLE && c.table.generation() > installedGeneration) {
             install(c.table, c.publishedNanos);
+        } else if (c.type == ShardCommand.GOAWAY_HTTP2) {
+            h2.goAwayAll();
         }
         c.clear();
         return true;

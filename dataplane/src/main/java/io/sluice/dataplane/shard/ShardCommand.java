@@ -8,6 +8,8 @@ import io.sluice.dataplane.proxy.CompiledTable;
  */
 public final class ShardCommand {
     public static final int INSTALL_TABLE = 1;
+    /** Shutdown: GOAWAY on every HTTP/2 client connection (their streams in flight finish). */
+    public static final int GOAWAY_HTTP2 = 2;
 
     public int type;
     public CompiledTable table;

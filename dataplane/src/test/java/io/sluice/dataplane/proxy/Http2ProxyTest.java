@@ -81,6 +81,7 @@ class Http2ProxyTest {
     static final MethodDescriptor<byte[], byte[]> BIDI = method("Chat", MethodDescriptor.MethodType.BIDI_STREAMING);
 
     private static DemoBackends origins;
+    private static int originPort;
     private static Server grpcServer;
     private static Running proxy;
     private static ManagedChannel channel;
@@ -146,7 +147,7 @@ class Http2ProxyTest {
 
     @BeforeAll
     static void start() throws Exception {
-        int originPort = TestSupport.freePort();
+        originPort = TestSupport.freePort();
         origins = DemoBackends.start(Map.of("origin", originPort));
         grpcServer = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
             .addService(echoService()).maxInboundMessageSize(16 << 20).build().start();
@@ -243,6 +244,34 @@ class Http2ProxyTest {
         String head = new String(b, 0, b.length - n, StandardCharsets.ISO_8859_1);
         assertTrue(head.contains("body-bytes: " + n), head);
         return Arrays.copyOfRange(b, b.length - n, b.length);
+    }
+
+    @Test
+    void curlUpgradeH2c() throws Exception {
+        assumeTrue(has("curl"));
+        String out = run("curl", "-sS", "-i", "--http2", "-H", "Host: app.test", url("/up"));
+        assertTrue(out.startsWith("HTTP/1.1 101"), out);
+        assertTrue(out.contains("HTTP/2 200"), out);
+        assertTrue(out.contains("request: GET /up"), out);
+        // a request with a body is served as HTTP/1.1 (the upgrade is ignored)
+        String post = run("curl", "-sS", "-i", "--http2", "-H", "Host: app.test", "-d", "x=1", url("/api/echo"));
+        assertTrue(post.startsWith("HTTP/1.1 200"), post);
+    }
+
+    @Test
+    void shutdownSendsGoAwayAndLetsStreamsFinish() throws Exception {
+        Running p = TestSupport.proxy(TestSupport.routes(originPort), 1);
+        try (H2Frames c = new H2Frames(p.port())) {
+            c.get(1, "app.test", "/before");
+            c.flush();
+            assertEquals(200, c.awaitStatus(1));
+            Thread t = new Thread(() -> p.dp().shutdown(3000));
+            t.start();
+            H2Frames.Frame g = c.awaitGoAway();
+            assertTrue(g != null, "GOAWAY on shutdown");
+            assertEquals(0, g.goAwayError(), "NO_ERROR");
+            t.join(10_000);
+        }
     }
 
     @Test
