@@ -349,7 +349,13 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
             cum.readerIndex(headEnd);
             return localReply(HttpStatus.NOT_FOUND);
         }
-        ShardEndpoint ep = shard.backends[route.backend].pick();
+        ShardBackend backend = shard.backends[route.backend];
+        if (backend.h2Upstream) {
+            // An HTTP/2-only backend (H2C, GRPC): HTTP/1.1 requests are not translated to HTTP/2 yet (issue 5).
+            cum.readerIndex(headEnd);
+            return localReply(HttpStatus.BAD_GATEWAY);
+        }
+        ShardEndpoint ep = backend.pick();
         if (ep == null) {
             cum.readerIndex(headEnd);
             return localReply(HttpStatus.SERVICE_UNAVAILABLE);
