@@ -188,8 +188,7 @@ final class H2ClientConnection extends Http2ConnectionHandler
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
-        super.channelReadComplete(ctx);
-        shard.h2.flushDirty();
+        super.channelReadComplete(ctx); // flushes this connection; the others written to wait for the loop turn's end
     }
 
     @Override

@@ -75,6 +75,8 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
 
     // HTTP/2 upstream.
     private boolean h2Upstream;
+    /** Non-null for a gRPC-Web request translated to gRPC. */
+    private GrpcWeb grpcWeb;
     H2ClientConnection upConn;
     Http2Stream upStream;
     private Http2Headers pendingHeaders;
@@ -114,6 +116,7 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
         requestDone = endOfStream;
         CharSequence ct = headers.get(CONTENT_TYPE);
         grpc = ct != null && AsciiString.regionMatches(ct, true, 0, APPLICATION_GRPC, 0, APPLICATION_GRPC.length());
+        GrpcWeb web = grpc ? GrpcWeb.of(ct) : null;
         CharSequence method = headers.method();
         CharSequence path = headers.path();
         if (method == null || path == null) {
@@ -151,6 +154,10 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
         ep.active++;
         h2Upstream = backend.h2Upstream;
         if (h2Upstream) {
+            if (web != null) {
+                grpcWeb = web; // to an HTTP/2 (gRPC) backend: translated; to HTTP/1.1 ones passed as it is
+                web.requestHeaders(headers);
+            }
             forwardedHeaders(headers, authority);
             pendingHeaders = headers;
             H2UpstreamPool pool = ep.pool.h2Pool(shard);
@@ -240,7 +247,11 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
             return n;
         }
         if (upStream != null) {
-            upConn.writeData(upStream, data.retain(), endOfStream);
+            ByteBuf d = data.retain();
+            if (grpcWeb != null) {
+                d = grpcWeb.requestData(server.ctx.alloc(), d);
+            }
+            upConn.writeData(upStream, d, endOfStream);
             shard.h2.markDirty(upConn);
             if (upConn.isWritable(upStream)) {
                 return n;
@@ -256,7 +267,11 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
                 if (pendingBody == null) {
                     pendingBody = server.ctx.alloc().compositeDirectBuffer(64);
                 }
-                pendingBody.addComponent(true, data.retain());
+                ByteBuf d = data.retain();
+                if (grpcWeb != null) {
+                    d = grpcWeb.requestData(server.ctx.alloc(), d);
+                }
+                pendingBody.addComponent(true, d);
             }
             pendingEnd = endOfStream;
         }
@@ -339,8 +354,20 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
         }
         CharSequence status = headers.status();
         boolean informational = status != null && status.length() == 3 && status.charAt(0) == '1';
+        if (grpcWeb != null && responseStarted) {
+            // trailers: the gRPC-Web trailer frame ends the body
+            ByteBuf frame = grpcWeb.responseData(server.ctx.alloc(),
+                GrpcWeb.trailerFrame(server.ctx.alloc(), headers), true);
+            server.encoder().writeData(server.ctx, stream.id(), frame, 0, true, server.ctx.newPromise());
+            shard.h2.markDirty(server);
+            responseComplete();
+            return;
+        }
         if (!informational) {
             responseStarted = true;
+        }
+        if (grpcWeb != null) {
+            grpcWeb.responseHeaders(headers);
         }
         headers.add(VIA, VIA_2);
         server.encoder().writeHeaders(server.ctx, stream.id(), headers, 0, endOfStream, server.ctx.newPromise());
@@ -356,7 +383,11 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
         if (finished) {
             return n;
         }
-        server.encoder().writeData(server.ctx, stream.id(), data.retain(), 0, endOfStream, server.ctx.newPromise());
+        ByteBuf d = data.retain();
+        if (grpcWeb != null) {
+            d = grpcWeb.responseData(server.ctx.alloc(), d, endOfStream);
+        }
+        server.encoder().writeData(server.ctx, stream.id(), d, 0, endOfStream, server.ctx.newPromise());
         shard.h2.markDirty(server);
         if (endOfStream) {
             responseComplete();
@@ -637,11 +668,10 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
         if (failure != null) {
             fail(failure instanceof io.netty.channel.ConnectTimeoutException
                 ? HttpStatus.GATEWAY_TIMEOUT : HttpStatus.BAD_GATEWAY);
-            shard.h2.markDirty(server);
-            return;
+        } else {
+            attach(c, false);
         }
-        attach(c, false);
-        c.channel.flush();
+        shard.h2.flushDirty(); // a connect completes outside any read batch: flush here
     }
 
     @Override
@@ -832,7 +862,7 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
 
     @Override
     public void flushClient() {
-        server.flushNow();
+        shard.h2.markDirty(server); // flushed once at the end of the loop turn, with the other responses
     }
 
     @Override

@@ -145,8 +145,7 @@ final class H2ServerConnection extends Http2ConnectionHandler implements Http2Fr
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
-        super.channelReadComplete(ctx);
-        shard.h2.flushDirty();
+        super.channelReadComplete(ctx); // flushes this connection; the others written to wait for the loop turn's end
     }
 
     @Override

@@ -5,12 +5,19 @@ import java.util.ArrayList;
 /**
  * A shard's HTTP/2 bookkeeping, touched by the shard's thread only: its HTTP/2 client connections (swept for stream
  * deadlines, stalls and idleness with the shard's 100 ms sweep) and the connections written to during the current
- * read batch, which are flushed once at its end rather than once per frame.
+ * event-loop turn, which are flushed once at its end (a task queued on the loop) rather than once per frame.
  */
 final class H2ShardState {
     private H2ServerConnection head;
     private final ArrayList<H2Flushable> dirty = new ArrayList<>();
+    private final Shard shard;
+    private final Runnable flushTask = this::flushDirty;
+    private boolean flushScheduled;
     int liveConnections;
+
+    H2ShardState(Shard shard) {
+        this.shard = shard;
+    }
 
     void register(H2ServerConnection c) {
         c.next = head;
@@ -41,6 +48,7 @@ final class H2ShardState {
             c.sweep(nowMs);
             c = n;
         }
+        flushDirty(); // what the sweep wrote (local responses, upstream resets)
     }
 
     /** Graceful shutdown: GOAWAY on every HTTP/2 client connection; streams in flight finish. */
@@ -56,11 +64,18 @@ final class H2ShardState {
         if (!f.flushMarked()) {
             f.flushMarked(true);
             dirty.add(f);
+            if (!flushScheduled) {
+                // One flush per connection per event-loop turn: the task runs after this turn's I/O events, so
+                // every response that completed in the turn goes out in the same write.
+                flushScheduled = true;
+                shard.loop.execute(flushTask);
+            }
         }
     }
 
     /** End of a read batch on any HTTP/2 connection of this shard: flush the others it wrote to. */
     void flushDirty() {
+        flushScheduled = false;
         ArrayList<H2Flushable> d = dirty;
         for (int i = 0; i < d.size(); i++) {
             H2Flushable f = d.get(i);

@@ -88,7 +88,7 @@ public final class Shard implements SteeredShard {
     long nowMs;
     private DownstreamConnection connHead;
     /** HTTP/2 connections (issue 5): their sweep and the flushes batched per read. */
-    final H2ShardState h2 = new H2ShardState();
+    final H2ShardState h2 = new H2ShardState(this);
     private int openConnections;
 
     // Published for other threads to read.

@@ -98,6 +98,17 @@ final class H2Frames implements AutoCloseable {
         b.write(v, 0, v.length);
     }
 
+    /** A literal header field without indexing, with a new name. */
+    static void literalNew(ByteArrayOutputStream b, String name, String value) {
+        b.write(0);
+        byte[] n = name.getBytes(StandardCharsets.US_ASCII);
+        writeLength(b, n.length);
+        b.write(n, 0, n.length);
+        byte[] v = value.getBytes(StandardCharsets.US_ASCII);
+        writeLength(b, v.length);
+        b.write(v, 0, v.length);
+    }
+
     static void writeLength(ByteArrayOutputStream b, int n) {
         if (n < 127) {
             b.write(n);

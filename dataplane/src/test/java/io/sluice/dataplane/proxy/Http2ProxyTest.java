@@ -246,6 +246,61 @@ class Http2ProxyTest {
         return Arrays.copyOfRange(b, b.length - n, b.length);
     }
 
+    /** One gRPC-Web unary call over raw HTTP/2 frames; returns the response body (DATA frames joined). */
+    private byte[] grpcWebCall(String contentType, byte[] body, StringBuilder responseType) throws Exception {
+        try (H2Frames c = new H2Frames(proxy.port())) {
+            java.io.ByteArrayOutputStream h = new java.io.ByteArrayOutputStream();
+            h.write(0x83); // :method POST
+            h.write(0x86); // :scheme http
+            H2Frames.literal(h, 0x04, "/test.Echo/Unary");
+            H2Frames.literal(h, 0x01, "grpc.test");
+            H2Frames.literalNew(h, "content-type", contentType);
+            H2Frames.literalNew(h, "x-grpc-web", "1");
+            c.frame(H2Frames.HEADERS, H2Frames.END_HEADERS, 1, h.toByteArray());
+            c.frame(H2Frames.DATA, H2Frames.END_STREAM, 1, body);
+            c.flush();
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            H2Frames.Frame f;
+            while ((f = c.read()) != null) {
+                if (f.stream() == 1 && f.type() == H2Frames.HEADERS) {
+                    var hs = c.decode(f);
+                    if (hs.get("content-type") != null) {
+                        responseType.append(hs.get("content-type"));
+                    }
+                    if ((f.flags() & H2Frames.END_STREAM) != 0) {
+                        break;
+                    }
+                } else if (f.stream() == 1 && f.type() == H2Frames.DATA) {
+                    out.writeBytes(f.payload());
+                    if ((f.flags() & H2Frames.END_STREAM) != 0) {
+                        break;
+                    }
+                }
+            }
+            return out.toByteArray();
+        }
+    }
+
+    @Test
+    void grpcWebAndGrpcWebTextAreTranslated() throws Exception {
+        byte[] msg = {0, 0, 0, 0, 2, 'h', 'i'};
+        StringBuilder type = new StringBuilder();
+        byte[] body = grpcWebCall("application/grpc-web+proto", msg, type);
+        assertEquals("application/grpc-web+proto", type.toString());
+        assertArrayEquals(msg, Arrays.copyOf(body, 7), "the message frame");
+        String trailer = new String(body, 12, body.length - 12, StandardCharsets.US_ASCII);
+        assertEquals((byte) 0x80, body[7], "the trailer frame flag");
+        assertTrue(trailer.contains("grpc-status:0\r\n"), trailer);
+
+        StringBuilder ttype = new StringBuilder();
+        byte[] tbody = grpcWebCall("application/grpc-web-text", java.util.Base64.getEncoder().encode(msg), ttype);
+        assertEquals("application/grpc-web-text", ttype.toString());
+        byte[] decoded = java.util.Base64.getDecoder().decode(tbody);
+        assertArrayEquals(msg, Arrays.copyOf(decoded, 7));
+        assertEquals((byte) 0x80, decoded[7]);
+        assertTrue(new String(decoded, 12, decoded.length - 12, StandardCharsets.US_ASCII).contains("grpc-status:0"));
+    }
+
     @Test
     void curlUpgradeH2c() throws Exception {
         assumeTrue(has("curl"));
