@@ -83,6 +83,27 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
 
     // The exchange in progress.
     UpstreamConnection up;
+    /** The exchange in progress when its backend speaks HTTP/2 (then {@link #up} stays null). */
+    private H1ToH2Exchange h2x;
+    /** Flushes this client connection at the end of the loop turn (for responses from HTTP/2 backends). */
+    final H2ShardState.H2Flushable flushable = new H2ShardState.H2Flushable() {
+        private boolean marked;
+
+        @Override
+        public boolean flushMarked() {
+            return marked;
+        }
+
+        @Override
+        public void flushMarked(boolean m) {
+            marked = m;
+        }
+
+        @Override
+        public void flushNow() {
+            ch.flush();
+        }
+    };
     private ShardEndpoint endpoint;
     private UpstreamConnection connecting;
     /** The rewritten head, kept until a response starts when the exchange could be retried on a new connection. */
@@ -169,6 +190,8 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (up != null && ch.isWritable()) {
             up.resumeReads();
+        } else if (h2x != null && ch.isWritable()) {
+            h2x.clientWritable();
         }
     }
 
@@ -190,6 +213,11 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
             up = null;
             u.detach();
             u.channel.close(); // mid-exchange: the upstream connection's state is unknown, so it is not reused
+        }
+        if (h2x != null) {
+            H1ToH2Exchange x = h2x;
+            h2x = null;
+            x.cancel(); // RST_STREAM(CANCEL) to the HTTP/2 backend
         }
         endExchangeAccounting();
         releaseRetryHead();
@@ -350,15 +378,14 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
             return localReply(HttpStatus.NOT_FOUND);
         }
         ShardBackend backend = shard.backends[route.backend];
-        if (backend.h2Upstream) {
-            // An HTTP/2-only backend (H2C, GRPC): HTTP/1.1 requests are not translated to HTTP/2 yet (issue 5).
-            cum.readerIndex(headEnd);
-            return localReply(HttpStatus.BAD_GATEWAY);
-        }
         ShardEndpoint ep = backend.pick();
         if (ep == null) {
             cum.readerIndex(headEnd);
             return localReply(HttpStatus.SERVICE_UNAVAILABLE);
+        }
+        if (backend.h2Upstream) {
+            startH2Exchange(ep, headEnd); // an HTTP/2 backend (H2C, GRPC): translated, see H1ToH2Exchange
+            return true;
         }
         ByteBuf head = upstreamHead(ep);
         cum.readerIndex(headEnd);
@@ -383,6 +410,46 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
             return localReply(HttpStatus.SERVICE_UNAVAILABLE);
         }
         return true;
+    }
+
+    private void startH2Exchange(ShardEndpoint ep, int headEnd) {
+        io.netty.handler.codec.http2.Http2Headers hs = H2cUpgrade.headers(req, cum);
+        boolean trust = shard.config.trustForwarded();
+        if (!trust || !hs.contains(H2Exchange.XFF)) {
+            hs.set(H2Exchange.XFF, new io.netty.util.AsciiString(clientIp, false));
+        }
+        if (!trust || !hs.contains(H2Exchange.XFPROTO)) {
+            hs.set(H2Exchange.XFPROTO, H2Exchange.HTTP);
+        }
+        if ((!trust || !hs.contains(H2Exchange.XFHOST)) && hs.authority() != null) {
+            hs.set(H2Exchange.XFHOST, hs.authority());
+        }
+        if (!trust || !hs.contains(H2Exchange.XFPORT)) {
+            hs.set(H2Exchange.XFPORT, new io.netty.util.AsciiString(listenerPort, false));
+        }
+        hs.add(H2Exchange.VIA, http10 ? "1.0 sluice" : "1.1 sluice");
+        cum.readerIndex(headEnd);
+        endpoint = ep;
+        ep.active++;
+        h2x = new H1ToH2Exchange(this, hs, requestDone);
+        state = requestDone ? AWAIT : BODY;
+        deadline = shard.nowMs + shard.config.timeouts().readMs();
+        ep.pool.h2Pool(shard).acquire(h2x);
+    }
+
+    /** The HTTP/2 upstream exchange ended: complete (the response went out whole) or failed (then answered here). */
+    void h2ExchangeDone(H1ToH2Exchange x, boolean complete) {
+        if (h2x != x) {
+            return;
+        }
+        h2x = null;
+        if (complete) {
+            onResponseComplete(false);
+        }
+    }
+
+    boolean keepAlive() {
+        return keepAlive;
     }
 
     private void connect(UpstreamPool pool) {
@@ -464,7 +531,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
                 requestDone = true;
             }
         } else {
-            int e = chunks.scan(cum, ri, wi);
+            int e = chunks.scan(cum, ri, wi, h2x != null ? h2x.chunkSink : null);
             if (e < 0) {
                 bodyError(e == ChunkedScanner.TOO_LARGE ? HttpStatus.PAYLOAD_TOO_LARGE : HttpStatus.BAD_REQUEST);
                 return;
@@ -474,6 +541,10 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
                 requestDone = true;
             }
         }
+        if (h2x != null) {
+            forwardBodyH2(n);
+            return;
+        }
         if (n > 0) {
             up.channel.write(cum.readRetainedSlice(n));
         }
@@ -481,6 +552,23 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
             state = AWAIT;
         }
         if (!up.channel.isWritable()) {
+            pauseForUpstream();
+        }
+    }
+
+    /** The body of a request to an HTTP/2 backend: as DATA (chunked bodies went out through the scanner's sink). */
+    private void forwardBodyH2(int n) {
+        H1ToH2Exchange x = h2x;
+        if (chunkedBody) {
+            cum.skipBytes(n);
+        } else if (n > 0) {
+            x.requestData(cum.readRetainedSlice(n));
+        }
+        if (requestDone) {
+            state = AWAIT;
+            x.requestEnd();
+        }
+        if (!x.writable()) {
             pauseForUpstream();
         }
     }
@@ -805,6 +893,11 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
     }
 
     private void dropUpstream() {
+        if (h2x != null) {
+            H1ToH2Exchange x = h2x;
+            h2x = null;
+            x.cancel();
+        }
         if (up != null) {
             UpstreamConnection u = up;
             up = null;

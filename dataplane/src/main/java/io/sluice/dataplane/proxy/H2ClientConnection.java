@@ -47,7 +47,7 @@ final class H2ClientConnection extends Http2ConnectionHandler
         connection().addListener(new Http2ConnectionAdapter() {
             @Override
             public void onStreamClosed(Http2Stream stream) {
-                H2Exchange ex = stream.removeProperty(exchangeKey);
+                H2StreamUser ex = stream.removeProperty(exchangeKey);
                 if (ex != null && ex.upStream == stream) {
                     ex.upstreamReset(Http2Error.CANCEL.code(), HttpStatus.BAD_GATEWAY);
                 }
@@ -57,7 +57,7 @@ final class H2ClientConnection extends Http2ConnectionHandler
             }
         });
         connection().remote().flowController().listener(stream -> {
-            H2Exchange ex = stream.getProperty(exchangeKey);
+            H2StreamUser ex = stream.getProperty(exchangeKey);
             if (ex != null && connection().remote().flowController().isWritable(stream)) {
                 ex.upstreamWritable();
             }
@@ -126,7 +126,7 @@ final class H2ClientConnection extends Http2ConnectionHandler
     }
 
     /** Opens a stream for {@code ex} with its request headers. */
-    void start(H2Exchange ex) {
+    void start(H2StreamUser ex) {
         int id = connection().local().incrementAndGetNextStreamId();
         Http2Headers headers = ex.takeRequestHeaders();
         boolean end = ex.headersEndStream();
@@ -219,14 +219,14 @@ final class H2ClientConnection extends Http2ConnectionHandler
 
     // ---- frames from the backend ----
 
-    private H2Exchange exchange(int streamId) {
+    private H2StreamUser exchange(int streamId) {
         Http2Stream s = connection().stream(streamId);
         return s == null ? null : s.getProperty(exchangeKey);
     }
 
     @Override
     public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean endOfStream) {
-        H2Exchange ex = exchange(streamId);
+        H2StreamUser ex = exchange(streamId);
         if (ex == null) {
             return data.readableBytes() + padding;
         }
@@ -236,7 +236,7 @@ final class H2ClientConnection extends Http2ConnectionHandler
     @Override
     public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
                               boolean endOfStream) {
-        H2Exchange ex = exchange(streamId);
+        H2StreamUser ex = exchange(streamId);
         if (ex != null) {
             ex.upstreamHeaders(headers, endOfStream);
         }
@@ -256,7 +256,7 @@ final class H2ClientConnection extends Http2ConnectionHandler
     @Override
     public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) {
         Http2Stream s = connection().stream(streamId);
-        H2Exchange ex = s == null ? null : s.removeProperty(exchangeKey);
+        H2StreamUser ex = s == null ? null : s.removeProperty(exchangeKey);
         if (ex != null) {
             ex.upstreamReset(errorCode, errorCode == Http2Error.REFUSED_STREAM.code()
                 ? HttpStatus.SERVICE_UNAVAILABLE : HttpStatus.BAD_GATEWAY);

@@ -31,7 +31,7 @@ import java.util.Map;
  * trailers-only (HTTP 200, {@code grpc-status}), never with an HTTP error page; {@code grpc-timeout} is passed on and
  * enforced here too (DEADLINE_EXCEEDED); a RST_STREAM on either side resets the other.
  */
-final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
+final class H2Exchange extends H2StreamUser implements UpstreamOwner, H2ShardState.H2Flushable {
     static final AsciiString GRPC_STATUS = AsciiString.cached("grpc-status");
     static final AsciiString GRPC_MESSAGE = AsciiString.cached("grpc-message");
     static final AsciiString GRPC_TIMEOUT = AsciiString.cached("grpc-timeout");
@@ -77,8 +77,6 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
     private boolean h2Upstream;
     /** Non-null for a gRPC-Web request translated to gRPC. */
     private GrpcWeb grpcWeb;
-    H2ClientConnection upConn;
-    Http2Stream upStream;
     private Http2Headers pendingHeaders;
     private H2UpstreamPool waitingIn;
 
@@ -313,6 +311,7 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
     // ---- HTTP/2 upstream ----
 
     /** The pool found a stream for this exchange (shard thread). */
+    @Override
     void upstreamStarted(H2ClientConnection c, Http2Stream s) {
         waitingIn = null;
         upConn = c;
@@ -335,19 +334,23 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
         }
     }
 
+    @Override
     Http2Headers takeRequestHeaders() {
         return pendingHeaders;
     }
 
     /** The request headers still wait to be sent: they end the stream when the request had no body. */
+    @Override
     boolean headersEndStream() {
         return requestDone && pendingBody == null && pendingTrailers == null;
     }
 
+    @Override
     void waitingIn(H2UpstreamPool pool) {
         waitingIn = pool;
     }
 
+    @Override
     void upstreamHeaders(Http2Headers headers, boolean endOfStream) {
         if (finished) {
             return;
@@ -378,6 +381,7 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
     }
 
     /** DATA from the backend. @return the bytes to give back to the backend's window now */
+    @Override
     int upstreamData(ByteBuf data, boolean endOfStream) {
         int n = data.readableBytes();
         if (finished) {
@@ -416,11 +420,13 @@ final class H2Exchange implements UpstreamOwner, H2ShardState.H2Flushable {
     }
 
     /** The backend's window for this stream opened. */
+    @Override
     void upstreamWritable() {
         consumeClient();
     }
 
     /** The backend reset its stream, or its connection went away, or no stream could be had. */
+    @Override
     void upstreamReset(long errorCode, int status) {
         upStream = null;
         upConn = null;

@@ -18,7 +18,7 @@ final class H2UpstreamPool {
     private final Shard shard;
     private final UpstreamPool endpoint;
     private final ArrayList<H2ClientConnection> conns = new ArrayList<>();
-    private final ArrayDeque<H2Exchange> waiting = new ArrayDeque<>();
+    private final ArrayDeque<H2StreamUser> waiting = new ArrayDeque<>();
     /** Connections opened but not yet ready (their SETTINGS not yet received). */
     private int opening;
     private boolean retired;
@@ -28,7 +28,7 @@ final class H2UpstreamPool {
         this.endpoint = endpoint;
     }
 
-    void acquire(H2Exchange ex) {
+    void acquire(H2StreamUser ex) {
         ArrayList<H2ClientConnection> cs = conns;
         for (int i = 0; i < cs.size(); i++) {
             H2ClientConnection c = cs.get(i);
@@ -66,7 +66,7 @@ final class H2UpstreamPool {
         f.addListener(c);
     }
 
-    void cancel(H2Exchange ex) {
+    void cancel(H2StreamUser ex) {
         waiting.remove(ex);
     }
 
@@ -82,7 +82,7 @@ final class H2UpstreamPool {
     }
 
     private void drain(H2ClientConnection c) {
-        H2Exchange ex;
+        H2StreamUser ex;
         while (c.capacity() > 0 && (ex = waiting.pollFirst()) != null) {
             c.start(ex);
         }
@@ -97,7 +97,7 @@ final class H2UpstreamPool {
             return; // another connection is on its way and will take the waiting requests
         }
         int status = cause instanceof ConnectTimeoutException ? HttpStatus.GATEWAY_TIMEOUT : HttpStatus.BAD_GATEWAY;
-        H2Exchange ex;
+        H2StreamUser ex;
         while ((ex = waiting.pollFirst()) != null) {
             ex.upstreamReset(0, status);
         }
@@ -115,7 +115,7 @@ final class H2UpstreamPool {
         if (conns.remove(c) && !c.ready) {
             opening--;
             if (opening == 0 && !waiting.isEmpty()) {
-                H2Exchange ex;
+                H2StreamUser ex;
                 while ((ex = waiting.pollFirst()) != null) {
                     ex.upstreamReset(0, HttpStatus.BAD_GATEWAY);
                 }

@@ -95,7 +95,10 @@ final class H2cUpgrade {
         return s;
     }
 
-    /** The upgrading request as HTTP/2 headers of stream 1 (hop-by-hop and upgrade headers left out). */
+    /**
+     * An HTTP/1.1 request head as HTTP/2 headers: the upgrading request of stream 1, or a request that goes to an HTTP/2
+     * backend ({@link H1ToH2Exchange}). Host becomes :authority; connection-specific headers are left out.
+     */
     static Http2Headers headers(RequestHead r, ByteBuf b) {
         Http2Headers h = new DefaultHttp2Headers(false, r.headerCount + 4);
         h.method(ascii(b, r.start, r.methodEnd));
@@ -111,7 +114,7 @@ final class H2cUpgrade {
         h.scheme(HTTP);
         for (int i = 0; i < r.headerCount; i++) {
             byte id = r.ids[i];
-            if (id == HeaderId.HOST || HeaderId.isHopByHop(id) || id == HeaderId.UPGRADE
+            if (id == HeaderId.HOST || HeaderId.isHopByHop(id) || id == HeaderId.UPGRADE || id == HeaderId.TRANSFER_ENCODING
                 || (r.connectionTokenCount > 0 && r.namedByConnection(i))
                 || (id == HeaderId.OTHER && r.nameEnd[i] - r.lineStart[i] == HTTP2_SETTINGS.length
                     && Ascii.equalsIgnoreCase(b, r.lineStart[i], HTTP2_SETTINGS.length, HTTP2_SETTINGS))) {

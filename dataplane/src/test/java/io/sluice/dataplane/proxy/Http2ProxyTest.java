@@ -301,6 +301,49 @@ class Http2ProxyTest {
         assertTrue(new String(decoded, 12, decoded.length - 12, StandardCharsets.US_ASCII).contains("grpc-status:0"));
     }
 
+    /** curl over HTTP/1.1 to a gRPC (HTTP/2) backend: the request is translated, gRPC-Web included. */
+    @Test
+    void http11ClientsReachHttp2BackendsGrpcWebIncluded() throws Exception {
+        assumeTrue(has("curl"));
+        byte[] msg = {0, 0, 0, 0, 2, 'h', 'i'};
+        Path f = Files.createTempFile("grpcweb", ".bin");
+        Files.write(f, msg);
+        Path hdrs = Files.createTempFile("grpcweb", ".hdr");
+        try {
+            Process p = new ProcessBuilder("curl", "-sS", "--http1.1", "-D", hdrs.toString(), "-H", "Host: grpc.test",
+                "-H", "content-type: application/grpc-web+proto", "-H", "x-grpc-web: 1", "--data-binary", "@" + f,
+                url("/test.Echo/Unary")).start();
+            byte[] body = p.getInputStream().readAllBytes();
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            String head = Files.readString(hdrs);
+            assertTrue(head.startsWith("HTTP/1.1 200"), head);
+            assertTrue(head.toLowerCase().contains("content-type: application/grpc-web+proto"), head);
+            assertArrayEquals(msg, Arrays.copyOf(body, 7), new String(body, StandardCharsets.ISO_8859_1));
+            assertEquals((byte) 0x80, body[7]);
+            assertTrue(new String(body, 12, body.length - 12, StandardCharsets.US_ASCII).contains("grpc-status:0"));
+
+            Files.write(f, java.util.Base64.getEncoder().encode(msg));
+            Process t = new ProcessBuilder("curl", "-sS", "--http1.1", "-H", "Host: grpc.test",
+                "-H", "content-type: application/grpc-web-text", "-H", "Transfer-Encoding: chunked",
+                "--data-binary", "@" + f, url("/test.Echo/Unary")).start();
+            byte[] tbody = t.getInputStream().readAllBytes();
+            assertTrue(t.waitFor(30, TimeUnit.SECONDS));
+            String tText = new String(tbody, StandardCharsets.ISO_8859_1);
+            assertTrue(tText.matches("[A-Za-z0-9+/=]+"), tText);
+            byte[] decoded = java.util.Base64.getDecoder().decode(tbody);
+            assertArrayEquals(msg, Arrays.copyOf(decoded, 7));
+            assertTrue(new String(decoded, 12, decoded.length - 12, StandardCharsets.US_ASCII)
+                .contains("grpc-status:0"));
+
+            // an unreachable gRPC backend, over HTTP/1.1 (plain request): 502 from the proxy
+            String dead = run("curl", "-sS", "-i", "--http1.1", "-H", "Host: dead.test", url("/x"));
+            assertTrue(dead.startsWith("HTTP/1.1 502"), dead);
+        } finally {
+            Files.delete(f);
+            Files.delete(hdrs);
+        }
+    }
+
     @Test
     void curlUpgradeH2c() throws Exception {
         assumeTrue(has("curl"));
