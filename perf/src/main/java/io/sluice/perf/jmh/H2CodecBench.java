@@ -137,9 +137,11 @@ public class H2CodecBench {
     public int serverExchange() {
         int id = streamId;
         streamId = id + 2;
-        ByteBuf f = channel.alloc().directBuffer(9 + block.length);
+        ByteBuf f = channel.alloc().directBuffer(9 + block.length + 13);
         f.writeMedium(block.length).writeByte(1).writeByte(0x5).writeInt(id); // HEADERS, END_STREAM|END_HEADERS
         f.writeBytes(block);
+        // the client gives back the connection window the previous response used, as a real client does
+        f.writeMedium(4).writeByte(8).writeByte(0).writeInt(0).writeInt(BODY.length);
         channel.writeInbound(f);
         channel.flushOutbound();
         drain();
