@@ -79,6 +79,8 @@ class Http2ProxyTest {
     static final MethodDescriptor<byte[], byte[]> SERVER_STREAM =
         method("Count", MethodDescriptor.MethodType.SERVER_STREAMING);
     static final MethodDescriptor<byte[], byte[]> BIDI = method("Chat", MethodDescriptor.MethodType.BIDI_STREAMING);
+    static final MethodDescriptor<byte[], byte[]> BIG = method("Big", MethodDescriptor.MethodType.SERVER_STREAMING);
+    static final java.util.concurrent.atomic.AtomicLong BIG_SENT = new java.util.concurrent.atomic.AtomicLong();
 
     private static DemoBackends origins;
     private static int originPort;
@@ -125,6 +127,22 @@ class Http2ProxyTest {
                     obs.onNext(("msg-" + i).getBytes(StandardCharsets.US_ASCII));
                 }
                 obs.onCompleted();
+            }))
+            .addMethod(BIG, ServerCalls.asyncServerStreamingCall((req, obs) -> {
+                // 64 MiB in 64 KiB messages, sent only as fast as flow control lets them go
+                var call = (io.grpc.stub.ServerCallStreamObserver<byte[]>) obs;
+                int[] left = {1024};
+                call.setOnReadyHandler(() -> {
+                    while (call.isReady() && left[0] > 0) {
+                        left[0]--;
+                        call.onNext(new byte[64 * 1024]);
+                        BIG_SENT.addAndGet(64 * 1024);
+                    }
+                    if (left[0] == 0) {
+                        left[0] = -1;
+                        call.onCompleted();
+                    }
+                });
             }))
             .addMethod(BIDI, ServerCalls.asyncBidiStreamingCall(obs -> new StreamObserver<>() {
                 @Override
@@ -341,6 +359,30 @@ class Http2ProxyTest {
         } finally {
             Files.delete(f);
             Files.delete(hdrs);
+        }
+    }
+
+    /** A client that does not read: Sluice holds a bounded amount (its windows), the backend is held back. */
+    @Test
+    void slowReaderIsBackpressuredEndToEnd() throws Exception {
+        long before = io.netty.buffer.PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory();
+        try (H2Frames c = new H2Frames(proxy.port())) {
+            java.io.ByteArrayOutputStream h = new java.io.ByteArrayOutputStream();
+            h.write(0x83); // :method POST
+            h.write(0x86); // :scheme http
+            H2Frames.literal(h, 0x04, "/test.Echo/Big");
+            H2Frames.literal(h, 0x01, "grpc.test");
+            H2Frames.literalNew(h, "content-type", "application/grpc");
+            H2Frames.literalNew(h, "te", "trailers");
+            c.frame(H2Frames.HEADERS, H2Frames.END_HEADERS, 1, h.toByteArray());
+            c.frame(H2Frames.DATA, H2Frames.END_STREAM, 1, new byte[] {0, 0, 0, 0, 0});
+            c.flush();
+            // read nothing for a while (the client's windows: 64 KiB per stream and per connection)
+            Thread.sleep(1500);
+            long held = io.netty.buffer.PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory() - before;
+            long sent = BIG_SENT.get();
+            assertTrue(sent < 4L << 20, "the backend was held back by flow control: sent " + sent);
+            assertTrue(held < 8L << 20, "Sluice's buffers stayed bounded: " + held);
         }
     }
 
