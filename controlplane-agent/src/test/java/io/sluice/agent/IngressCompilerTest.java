@@ -12,6 +12,9 @@ import io.sluice.agent.compile.Reasons;
 import io.sluice.agent.compile.RoutePlan;
 import io.sluice.routetable.Backend;
 import io.sluice.routetable.BackendProtocol;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.sluice.routetable.TlsOptions;
+import io.sluice.routetable.TlsCertificate;
 import io.sluice.routetable.Balancer;
 import io.sluice.routetable.Endpoint;
 import io.sluice.routetable.PathRule;
@@ -359,6 +362,60 @@ class IngressCompilerTest {
         Problem conflict = only(problems(), Reasons.TLS_CONFLICT);
         assertEquals("Ingress shop/b", conflict.object().toString());
         assertFalse(t.tls().get(1).toString().contains("PRIVATE"), "toString never shows the key");
+    }
+
+    @Test
+    void tlsAnnotationsDualKeyTypesPassthroughAndUpstreamTls() {
+        web();
+        Secret rsa = new SecretBuilder().withNewMetadata().withNamespace("shop").withName("shop-rsa").endMetadata()
+            .withType("kubernetes.io/tls").withStringData(Map.of("tls.crt", Fixtures.resource("/tls/test-rsa.crt"),
+                "tls.key", Fixtures.resource("/tls/test-rsa.key"))).build();
+        Secret ca = new SecretBuilder().withNewMetadata().withNamespace("shop").withName("clients").endMetadata()
+            .withType("kubernetes.io/tls").withStringData(Map.of("ca.crt", testCertificate(), "tls.crt",
+                testCertificate(), "tls.key", testKey())).build();
+        add(tlsSecret("shop", "shop-ec"), rsa, ca);
+        add(ingress("shop", "a").created("2024-01-01T00:00:00Z")
+                .annotate("nginx.ingress.kubernetes.io/ssl-redirect", "false")
+                .annotate("sluice.io/hsts", "max-age=600")
+                .annotate("sluice.io/ssl-protocols", "TLSv1.3")
+                .annotate("nginx.ingress.kubernetes.io/auth-tls-secret", "shop/clients")
+                .annotate("nginx.ingress.kubernetes.io/auth-tls-verify-client", "optional")
+                .tls("shop-ec", "shop.example.com").tls("shop-rsa", "shop.example.com")
+                .rule("shop.example.com", path("Prefix", "/", svc("web", 80))).build(),
+            ingress("shop", "p").created("2024-01-02T00:00:00Z")
+                .annotate("nginx.ingress.kubernetes.io/ssl-passthrough", "true")
+                .rule("db.example.com", path("Prefix", "/", svc("web", 80))).build(),
+            ingress("shop", "u").created("2024-01-03T00:00:00Z")
+                .annotate("nginx.ingress.kubernetes.io/backend-protocol", "HTTPS")
+                .annotate("nginx.ingress.kubernetes.io/proxy-ssl-secret", "shop/clients")
+                .annotate("nginx.ingress.kubernetes.io/proxy-ssl-verify", "on")
+                .annotate("nginx.ingress.kubernetes.io/proxy-ssl-name", "web.shop.svc")
+                .rule("u.example.com", path("Prefix", "/", svc("web", 8443))).build(),
+            ingress("shop", "bad").created("2024-01-04T00:00:00Z")
+                .annotate("sluice.io/ssl-redirect", "maybe")
+                .rule("bad.example.com", path("Prefix", "/", svc("web", 80))).build());
+        add(service("shop", "web", port("http", 80, 8080), port("https", 8443, 8443)));
+        RouteTable t = table();
+        Map<String, TlsCertificate> byName = new java.util.TreeMap<>();
+        t.tls().forEach(c -> byName.put(c.name(), c));
+        assertEquals(Set.of("shop/shop-ec", "shop/shop-rsa", "passthrough/shop/p"), byName.keySet(), problems().toString());
+        // both key types serve the same host, with the Ingress's options
+        assertEquals(List.of("shop.example.com"), byName.get("shop/shop-rsa").hosts());
+        TlsOptions o = byName.get("shop/shop-ec").options();
+        assertEquals(Boolean.FALSE, o.sslRedirect());
+        assertEquals("max-age=600", o.hsts());
+        assertEquals(List.of("TLSv1.3"), o.protocols());
+        assertEquals(TlsOptions.ClientAuth.OPTIONAL, o.clientAuth());
+        assertEquals(testCertificate(), o.clientCaPem());
+        assertEquals(List.of("db.example.com"), byName.get("passthrough/shop/p").hosts());
+        assertTrue(byName.get("passthrough/shop/p").options().passthrough());
+        var https = t.backends().stream().filter(b -> b.name().equals("shop/web:8443")).findFirst().orElseThrow();
+        assertEquals(BackendProtocol.HTTPS, https.protocol());
+        assertTrue(https.tls().verify());
+        assertEquals("web.shop.svc", https.tls().serverName());
+        assertEquals(testCertificate(), https.tls().clientChainPem());
+        assertTrue(problems().stream().anyMatch(p -> p.object().toString().equals("Ingress shop/bad")
+            && p.message().contains("maybe")), problems().toString());
     }
 
     @Test

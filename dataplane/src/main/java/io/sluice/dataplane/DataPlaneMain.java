@@ -53,7 +53,7 @@ public final class DataPlaneMain {
         System.err.println("""
             usage: sluice dataplane --config FILE [--routes SHM_FILE] [--cpus 0,2-3] [--idle block|backoff|spin]
                                    [--coremap FILE|none] [--steering auto|cbpf|acceptor|none]
-                   sluice demo [--port 8080] [--cpus LIST] [--routes SHM_FILE]
+                   sluice demo [--port 8080] [--tls-port 8443] [--cpus LIST] [--routes SHM_FILE]
                    sluice explain --config FILE | --routes SHM_FILE --host HOST --path PATH""");
     }
 
@@ -94,9 +94,31 @@ public final class DataPlaneMain {
                 throw new ConfigLoader.ConfigException("--steering: " + e.getMessage());
             }
         }
-        if (opts.containsKey("port")) {
-            String address = c.listeners().isEmpty() ? "0.0.0.0" : c.listeners().get(0).address();
-            c = c.withListeners(List.of(new DataPlaneConfig.Listener(address, Integer.parseInt(opts.get("port")))));
+        if (opts.containsKey("port") || opts.containsKey("tls-port")) {
+            // --port replaces the first cleartext listener's port, --tls-port the first TLS listener's
+            List<DataPlaneConfig.Listener> ls = new java.util.ArrayList<>(c.listeners());
+            for (String opt : List.of("port", "tls-port")) {
+                if (!opts.containsKey(opt)) {
+                    continue;
+                }
+                boolean tls = opt.equals("tls-port");
+                int port = Integer.parseInt(opts.get(opt));
+                int at = -1;
+                for (int i = 0; i < ls.size(); i++) {
+                    if (ls.get(i).tls() == tls) {
+                        at = i;
+                        break;
+                    }
+                }
+                DataPlaneConfig.Listener l = at < 0 ? new DataPlaneConfig.Listener("0.0.0.0", port, tls, false)
+                    : new DataPlaneConfig.Listener(ls.get(at).address(), port, tls, ls.get(at).proxyProtocol());
+                if (at < 0) {
+                    ls.add(l);
+                } else {
+                    ls.set(at, l);
+                }
+            }
+            c = c.withListeners(ls);
         }
         return c;
     }
@@ -168,6 +190,8 @@ public final class DataPlaneMain {
             backends.close();
         };
         String base = "http://127.0.0.1:" + port;
+        int tlsPort = config.listeners().stream().filter(DataPlaneConfig.Listener::tls)
+            .mapToInt(DataPlaneConfig.Listener::port).findFirst().orElse(-1);
         System.out.println("""
 
             Demo backends: web-1 on :9101 and web-2 on :9102 (round robin), api on :9103.
@@ -178,7 +202,9 @@ public final class DataPlaneMain {
               curl -H 'Host: demo.local' -d hello %1$s/api/echo   # body streamed through
               curl -i -H 'Host: nowhere.example' %1$s/        # no route -> 404
               wrk -c 32 -d 5s -H 'Host: demo.local' %1$s/     # load
-            Ctrl-C to stop.""".formatted(base));
+              curl -k --resolve demo.local:%2$d:127.0.0.1 https://demo.local:%2$d/   # TLS (demo-tls Secret)
+              openssl s_client -connect 127.0.0.1:%2$d -servername demo.local </dev/null  # its certificate
+            Ctrl-C to stop.""".formatted(base, tlsPort));
         awaitShutdown(dp, closeAll);
     }
 

@@ -25,6 +25,8 @@ import io.sluice.routetable.PathRule;
 import io.sluice.routetable.PathType;
 import io.sluice.routetable.RouteTable;
 import io.sluice.routetable.TlsCertificate;
+import io.sluice.routetable.TlsOptions;
+import io.sluice.routetable.UpstreamTls;
 import io.sluice.routetable.VirtualHost;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
@@ -186,6 +188,8 @@ public final class IngressCompiler {
         private int pathCount;
         /** The backend protocol the Ingress being added asks for, or null (then the Service port's appProtocol). */
         private BackendProtocol protocol;
+        /** The proxy-ssl-* settings of the Ingress being added, or null. */
+        private UpstreamTls upstreamTls;
 
         RouteMerge(ClusterView view) {
             this.view = view;
@@ -203,8 +207,11 @@ public final class IngressCompiler {
             }
             String source = "ingress " + ns + "/" + ref.name();
             protocol = backendProtocol(ing, ref, problems);
+            upstreamTls = TlsAnnotations.upstreamTls(ing, ref, view, problems);
+            TlsOptions tlsOptions = TlsAnnotations.options(ing, ref, view, problems);
             if (spec.getDefaultBackend() != null) {
-                String b = backend(view, ref, ns, spec.getDefaultBackend(), -1, -1, protocol, backends, problems);
+                String b = backend(view, ref, ns, spec.getDefaultBackend(), -1, -1, protocol, upstreamTls, backends,
+                    problems);
                 if (b != null) {
                     if (defaultBackend == null) {
                         defaultBackend = b;
@@ -237,9 +244,18 @@ public final class IngressCompiler {
                     addPath(ref, ns, source, host, ri, pi, paths.get(pi));
                 }
             }
-            if (spec.getTls() != null) {
+            if (tlsOptions.passthrough()) {
+                List<String> hostsOfRules = new ArrayList<>();
+                for (IngressRule rule : rules) {
+                    if (rule.getHost() != null && !rule.getHost().isEmpty()
+                        && IngressRules.checkHost(rule.getHost()) == null) {
+                        hostsOfRules.add(rule.getHost());
+                    }
+                }
+                tls.addPassthrough(ref, hostsOfRules, tlsOptions, problems);
+            } else if (spec.getTls() != null) {
                 for (int ti = 0; ti < spec.getTls().size(); ti++) {
-                    tls.add(view, ref, ns, spec.getTls().get(ti), "spec.tls[" + ti + "]", problems);
+                    tls.add(view, ref, ns, spec.getTls().get(ti), "spec.tls[" + ti + "]", tlsOptions, problems);
                 }
             }
         }
@@ -265,7 +281,7 @@ public final class IngressCompiler {
                 return;
             }
             String path = IngressRules.normalize(p.getPath(), type);
-            String b = backend(view, ref, ns, p.getBackend(), ri, pi, protocol, backends, problems);
+            String b = backend(view, ref, ns, p.getBackend(), ri, pi, protocol, upstreamTls, backends, problems);
             if (b == null) {
                 return;
             }
@@ -392,8 +408,9 @@ public final class IngressCompiler {
      * {@code ri}, {@code pi}: the rule and path it belongs to, for problems; -1 for {@code spec.defaultBackend}.
      */
     private static String backend(ClusterView view, ObjectRef ref, String ns, IngressBackend b, int ri, int pi,
-                                  BackendProtocol asked, Map<String, BackendSpec> backends, List<Problem> problems) {
-        String name = backendName(view, ref, ns, b, ri, pi, asked, backends, problems);
+                                  BackendProtocol asked, UpstreamTls upstreamTls, Map<String, BackendSpec> backends,
+                                  List<Problem> problems) {
+        String name = backendName(view, ref, ns, b, ri, pi, asked, upstreamTls, backends, problems);
         if (name != null && asked != null) {
             BackendSpec spec = backends.get(name);
             if (spec != null && spec.protocol() != asked) {
@@ -406,8 +423,8 @@ public final class IngressCompiler {
     }
 
     private static String backendName(ClusterView view, ObjectRef ref, String ns, IngressBackend b, int ri, int pi,
-                                      BackendProtocol asked, Map<String, BackendSpec> backends,
-                                      List<Problem> problems) {
+                                      BackendProtocol asked, UpstreamTls upstreamTls,
+                                      Map<String, BackendSpec> backends, List<Problem> problems) {
         BackendProtocol proto = asked == null ? BackendProtocol.HTTP : asked;
         if (b == null) {
             problems.add(new Problem(ref, Reasons.INVALID_BACKEND, backendWhere(ri, pi) + " is missing; path ignored"));
@@ -467,7 +484,7 @@ public final class IngressCompiler {
             if (external && byNumber) {
                 String name = ns + "/" + svc.getName() + ":" + written;
                 backends.putIfAbsent(name, new BackendSpec(name, true, ns, svc.getName(), "", port.getNumber(),
-                    null, externalName, balancer, proto));
+                    null, externalName, balancer, proto, proto.tls() ? upstreamTls : null));
                 return name;
             }
             String name = ns + "/" + svc.getName() + ":" + written;
@@ -482,7 +499,7 @@ public final class IngressCompiler {
             BackendProtocol chosen = asked != null ? asked : appProtocol(found.getAppProtocol());
             backends.put(name, new BackendSpec(name, true, ns, svc.getName(),
                 found.getName() == null ? "" : found.getName(), found.getPort(), found.getTargetPort(), externalName,
-                balancer, chosen));
+                balancer, chosen, chosen.tls() ? upstreamTls : null));
         }
         return name;
     }
@@ -560,11 +577,44 @@ public final class IngressCompiler {
     private static final class TlsMerge {
         private final Map<String, LinkedHashSet<String>> hostsBySecret = new TreeMap<>();
         private final Map<String, String[]> material = new HashMap<>();
+        /** Host -> the Secret serving it, per key type (EC, RSA): a host may have one certificate of each. */
         private final Map<String, String> secretOfHost = new HashMap<>();
         private final Map<String, ObjectRef> ownerOfHost = new HashMap<>();
         private final Map<String, String> badSecrets = new HashMap<>();
+        /** Options of each Secret's entry: from the oldest Ingress that names it. */
+        private final Map<String, TlsOptions> optionsOfSecret = new HashMap<>();
+        private final Map<String, ObjectRef> optionsOwner = new HashMap<>();
+        private final Map<String, TlsCertificate> passthrough = new TreeMap<>();
 
-        void add(ClusterView view, ObjectRef ref, String ns, IngressTLS t, String where, List<Problem> problems) {
+        void addPassthrough(ObjectRef ref, List<String> hosts, TlsOptions options, List<Problem> problems) {
+            List<String> mine = new ArrayList<>();
+            for (String h : hosts) {
+                String other = secretOfHost.get(h + "|EC");
+                if (other == null) {
+                    other = secretOfHost.get(h + "|RSA");
+                }
+                if (other == null) {
+                    other = secretOfHost.putIfAbsent(h + "|EC", "passthrough " + ref);
+                }
+                if (other != null && !other.equals("passthrough " + ref)) {
+                    problems.add(new Problem(ref, Reasons.TLS_CONFLICT, "ssl-passthrough: host '" + h
+                        + "' is already served by " + other + " of the older " + ownerOfHost.get(h) + "; not passed"
+                        + " through"));
+                    continue;
+                }
+                secretOfHost.put(h + "|RSA", "passthrough " + ref);
+                ownerOfHost.putIfAbsent(h, ref);
+                mine.add(h);
+            }
+            if (!mine.isEmpty()) {
+                Collections.sort(mine);
+                String name = "passthrough/" + ref.namespace() + "/" + ref.name();
+                passthrough.put(name, new TlsCertificate(name, mine, "", "", options));
+            }
+        }
+
+        void add(ClusterView view, ObjectRef ref, String ns, IngressTLS t, String where, TlsOptions options,
+                 List<Problem> problems) {
             if (t.getSecretName() == null || t.getSecretName().isEmpty()) {
                 return; // SNI routing without a certificate of ours: nothing to load
             }
@@ -573,7 +623,7 @@ public final class IngressCompiler {
                 String error = badSecrets.get(key);
                 if (error == null) {
                     Secret s = view.secret(ns, t.getSecretName());
-                    String[] pem = new String[2];
+                    String[] pem = new String[3];
                     error = s == null ? "Secret " + key + " does not exist (or is not of type kubernetes.io/tls)"
                         : readTls(s, pem);
                     if (error == null) {
@@ -589,6 +639,14 @@ public final class IngressCompiler {
                     return;
                 }
             }
+            TlsOptions had = optionsOfSecret.putIfAbsent(key, options);
+            if (had == null) {
+                optionsOwner.put(key, ref);
+            } else if (!had.equals(options)) {
+                problems.add(new Problem(ref, Reasons.TLS_CONFLICT, where + ": Secret " + key + " is used by the"
+                    + " older " + optionsOwner.get(key) + " with other TLS annotations; its settings apply"));
+            }
+            String keyType = material.get(key)[2];
             LinkedHashSet<String> hosts = hostsBySecret.computeIfAbsent(key, k -> new LinkedHashSet<>());
             List<String> tlsHosts = t.getHosts() == null || t.getHosts().isEmpty() ? List.of("") : t.getHosts();
             for (String h : tlsHosts) {
@@ -598,17 +656,18 @@ public final class IngressCompiler {
                         + "; ignored"));
                     continue;
                 }
-                String other = secretOfHost.get(h);
+                String other = secretOfHost.get(h + "|" + keyType);
                 if (other == null) {
-                    secretOfHost.put(h, key);
-                    ownerOfHost.put(h, ref);
+                    secretOfHost.put(h + "|" + keyType, key);
+                    ownerOfHost.putIfAbsent(h, ref);
                     if (!h.isEmpty()) {
                         hosts.add(h);
                     }
                 } else if (!other.equals(key)) {
                     problems.add(new Problem(ref, Reasons.TLS_CONFLICT, where + ": "
                         + (h.isEmpty() ? "the default certificate" : "host '" + h + "'") + " is already served by "
-                        + "Secret " + other + " of the older " + ownerOfHost.get(h) + "; " + key + " not used for it"));
+                        + other + " (a " + keyType + " certificate) of the older " + ownerOfHost.get(h) + "; " + key
+                        + " not used for it (one certificate per key type and host)"));
                 }
             }
         }
@@ -617,21 +676,23 @@ public final class IngressCompiler {
             List<TlsCertificate> out = new ArrayList<>();
             for (Map.Entry<String, LinkedHashSet<String>> e : hostsBySecret.entrySet()) {
                 String key = e.getKey();
-                boolean isDefault = key.equals(secretOfHost.get(""));
+                boolean isDefault = key.equals(secretOfHost.get("|" + material.get(key)[2]));
                 if (e.getValue().isEmpty() && !isDefault) {
                     continue; // every host it was listed for went to an older Secret
                 }
                 List<String> hosts = new ArrayList<>(e.getValue());
                 Collections.sort(hosts);
                 String[] pem = material.get(key);
+                TlsOptions o = optionsOfSecret.getOrDefault(key, TlsOptions.INHERIT);
                 if (isDefault && !hosts.isEmpty()) {
                     // The default certificate is a separate entry (no hosts); the named hosts keep theirs.
-                    out.add(new TlsCertificate(key, hosts, pem[0], pem[1]));
-                    out.add(new TlsCertificate(key + "#default", List.of(), pem[0], pem[1]));
+                    out.add(new TlsCertificate(key, hosts, pem[0], pem[1], o));
+                    out.add(new TlsCertificate(key + "#default", List.of(), pem[0], pem[1], o));
                 } else {
-                    out.add(new TlsCertificate(key, hosts, pem[0], pem[1]));
+                    out.add(new TlsCertificate(key, hosts, pem[0], pem[1], o));
                 }
             }
+            out.addAll(passthrough.values());
             out.sort(Comparator.comparing(TlsCertificate::name));
             return List.copyOf(out);
         }
@@ -655,10 +716,13 @@ public final class IngressCompiler {
             return "Secret " + key + ": tls.key " + k.substring(1);
         }
         try {
-            Collection<?> certs = CertificateFactory.getInstance("X.509")
+            Collection<? extends java.security.cert.Certificate> certs = CertificateFactory.getInstance("X.509")
                 .generateCertificates(new ByteArrayInputStream(crt.getBytes(StandardCharsets.US_ASCII)));
             if (certs.isEmpty()) {
                 return "Secret " + key + ": tls.crt holds no certificate";
+            }
+            if (pem.length > 2) {
+                pem[2] = certs.iterator().next().getPublicKey().getAlgorithm(); // EC or RSA: one of each per host
             }
         } catch (CertificateException e) {
             return "Secret " + key + ": tls.crt is not a PEM certificate chain (" + e.getMessage() + ")";
@@ -672,7 +736,7 @@ public final class IngressCompiler {
     }
 
     /** A Secret field's text; "!reason" when it is there but unreadable; null when absent. */
-    private static String field(Secret s, String name) {
+    static String field(Secret s, String name) {
         if (s.getStringData() != null && s.getStringData().get(name) != null) {
             return s.getStringData().get(name);
         }
@@ -715,7 +779,7 @@ public final class IngressCompiler {
                     nextCache.put(spec.name(), new CachedEndpoints(spec.portName(), used, eps));
                 }
             }
-            backends.add(new Backend(spec.name(), spec.balancer(), eps, spec.protocol()));
+            backends.add(new Backend(spec.name(), spec.balancer(), eps, spec.protocol(), spec.upstreamTls()));
         }
         endpointCache = nextCache;
         return new RouteTable(generation, plan.hosts(), backends, plan.defaultBackend(), plan.tls());

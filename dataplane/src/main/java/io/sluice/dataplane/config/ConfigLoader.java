@@ -8,6 +8,8 @@ import io.sluice.routetable.Endpoint;
 import io.sluice.routetable.PathRule;
 import io.sluice.routetable.PathType;
 import io.sluice.routetable.RouteTable;
+import io.sluice.routetable.TlsCertificate;
+import io.sluice.routetable.UpstreamTls;
 import io.sluice.routetable.VirtualHost;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -60,16 +62,17 @@ public final class ConfigLoader {
         }
         Map<String, Object> m = map(root == null ? Map.of() : root, "config");
         keys(m, "config", Set.of("listeners", "cpus", "idle", "timeouts", "limits", "upstream", "trustForwarded",
-            "backends", "routes", "defaultBackend", "routesFile", "coreMap", "steering"));
+            "backends", "routes", "defaultBackend", "routesFile", "coreMap", "steering", "tls"));
 
         List<DataPlaneConfig.Listener> listeners = new ArrayList<>();
         List<Object> ls = list(m.getOrDefault("listeners", List.of(Map.of("port", 8080))), "listeners");
         for (int i = 0; i < ls.size(); i++) {
             String at = "listeners[" + i + "]";
             Map<String, Object> l = map(ls.get(i), at);
-            keys(l, at, Set.of("port", "address"));
+            keys(l, at, Set.of("port", "address", "tls", "proxyProtocol"));
             listeners.add(new DataPlaneConfig.Listener(str(l.getOrDefault("address", "0.0.0.0"), at + ".address"),
-                port(l.get("port"), at + ".port")));
+                port(l.get("port"), at + ".port"), l.containsKey("tls") && bool(l.get("tls"), at + ".tls"),
+                l.containsKey("proxyProtocol") && bool(l.get("proxyProtocol"), at + ".proxyProtocol")));
         }
         int[] cpus = null;
         if (m.containsKey("cpus")) {
@@ -124,8 +127,108 @@ public final class ConfigLoader {
                 throw new ConfigException("steering: " + e.getMessage());
             }
         }
+        TlsSettings tls = m.containsKey("tls") ? tls(map(m.get("tls"), "tls")) : TlsSettings.DEFAULT;
         return new DataPlaneConfig(listeners, cpus, idle, t, lim, up, trust, routeTable(m, generation), routesFile,
-            coreMap, steering);
+            coreMap, steering, tls);
+    }
+
+    private static TlsSettings tls(Map<String, Object> m) {
+        keys(m, "tls", Set.of("certificates", "protocols", "ciphers", "groups", "hsts", "sslRedirect", "httpsPort",
+            "unknownSni", "ticketKeyFile", "ticketRotationSeconds", "sessionCacheSize",
+            "sessionTimeoutSeconds", "handshakeTimeoutMs"));
+        TlsSettings d = TlsSettings.DEFAULT;
+        List<TlsCertificate> certs = new ArrayList<>();
+        Map<String, byte[]> ocsp = new HashMap<>();
+        List<Object> cl = list(m.getOrDefault("certificates", List.of()), "tls.certificates");
+        for (int i = 0; i < cl.size(); i++) {
+            String at = "tls.certificates[" + i + "]";
+            Map<String, Object> c = map(cl.get(i), at);
+            keys(c, at, Set.of("name", "hosts", "certFile", "keyFile", "ocspFile"));
+            List<String> hosts = new ArrayList<>();
+            List<Object> hl = list(c.getOrDefault("hosts", List.of()), at + ".hosts");
+            for (int j = 0; j < hl.size(); j++) {
+                hosts.add(str(hl.get(j), at + ".hosts[" + j + "]"));
+            }
+            String chain = readFile(str(c.get("certFile"), at + ".certFile"), at + ".certFile");
+            String key = readFile(str(c.get("keyFile"), at + ".keyFile"), at + ".keyFile");
+            String name = c.containsKey("name") ? str(c.get("name"), at + ".name") : "file/" + i;
+            if (c.containsKey("ocspFile")) {
+                String f = str(c.get("ocspFile"), at + ".ocspFile");
+                try {
+                    ocsp.put(name, Files.readAllBytes(Path.of(f)));
+                } catch (IOException e) {
+                    throw new ConfigException(at + ".ocspFile: cannot read " + f + ": " + e.getMessage());
+                }
+            }
+            try {
+                io.sluice.dataplane.tls.Pem.certificates(chain);
+                io.sluice.dataplane.tls.Pem.privateKey(key);
+                certs.add(new TlsCertificate(name, hosts, chain, key));
+            } catch (java.security.GeneralSecurityException | IllegalArgumentException e) {
+                throw new ConfigException(at + ": " + e.getMessage());
+            }
+        }
+        List<String> protocols = strings(m.getOrDefault("protocols", d.protocols()), "tls.protocols");
+        for (String p : protocols) {
+            if (!p.equals("TLSv1.2") && !p.equals("TLSv1.3")) {
+                throw new ConfigException("tls.protocols: '" + p + "' (TLSv1.2 or TLSv1.3; older ones are unsafe)");
+            }
+        }
+        if (protocols.isEmpty()) {
+            throw new ConfigException("tls.protocols: empty");
+        }
+        String unknownSni = str(m.getOrDefault("unknownSni", d.unknownSni()), "tls.unknownSni");
+        if (!unknownSni.equals("default") && !unknownSni.equals("reject")) {
+            throw new ConfigException("tls.unknownSni: '" + unknownSni + "' (default or reject)");
+        }
+        String hsts = str(m.getOrDefault("hsts", d.hsts()), "tls.hsts");
+        if (hsts.indexOf('\r') >= 0 || hsts.indexOf('\n') >= 0) {
+            throw new ConfigException("tls.hsts: contains a line break");
+        }
+        int httpsPort = m.containsKey("httpsPort") ? port(m.get("httpsPort"), "tls.httpsPort") : 0;
+        return new TlsSettings(certs, protocols, str(m.getOrDefault("ciphers", d.ciphers()), "tls.ciphers"),
+            strings(m.getOrDefault("groups", d.groups()), "tls.groups"), hsts,
+            bool(m.getOrDefault("sslRedirect", d.sslRedirect()), "tls.sslRedirect"), httpsPort, unknownSni,
+            m.containsKey("ticketKeyFile") ? str(m.get("ticketKeyFile"), "tls.ticketKeyFile") : null,
+            posInt(m.getOrDefault("ticketRotationSeconds", d.ticketRotationSeconds()), "tls.ticketRotationSeconds"),
+            nonNegInt(m.getOrDefault("sessionCacheSize", d.sessionCacheSize()), "tls.sessionCacheSize"),
+            posInt(m.getOrDefault("sessionTimeoutSeconds", d.sessionTimeoutSeconds()), "tls.sessionTimeoutSeconds"),
+            posInt(m.getOrDefault("handshakeTimeoutMs", d.handshakeTimeoutMs()), "tls.handshakeTimeoutMs"), ocsp);
+    }
+
+    private static List<String> strings(Object o, String at) {
+        List<Object> l = list(o, at);
+        List<String> out = new ArrayList<>(l.size());
+        for (int i = 0; i < l.size(); i++) {
+            out.add(str(l.get(i), at + "[" + i + "]"));
+        }
+        return out;
+    }
+
+    private static int nonNegInt(Object o, String at) {
+        return o instanceof Integer i && i == 0 ? 0 : posInt(o, at);
+    }
+
+    private static String readFile(String path, String at) {
+        try {
+            return Files.readString(Path.of(path));
+        } catch (IOException e) {
+            throw new ConfigException(at + ": cannot read " + path + ": " + e.getMessage());
+        }
+    }
+
+    private static UpstreamTls upstreamTls(Object o, String at) {
+        Map<String, Object> m = map(o, at);
+        keys(m, at, Set.of("verify", "caFile", "certFile", "keyFile", "serverName"));
+        try {
+            return new UpstreamTls(m.containsKey("verify") && bool(m.get("verify"), at + ".verify"),
+                m.containsKey("caFile") ? readFile(str(m.get("caFile"), at + ".caFile"), at + ".caFile") : "",
+                m.containsKey("certFile") ? readFile(str(m.get("certFile"), at + ".certFile"), at + ".certFile") : "",
+                m.containsKey("keyFile") ? readFile(str(m.get("keyFile"), at + ".keyFile"), at + ".keyFile") : "",
+                m.containsKey("serverName") ? str(m.get("serverName"), at + ".serverName") : "");
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(at + ": " + e.getMessage());
+        }
     }
 
     /** The route part of a config: {@code backends}, {@code routes}, {@code defaultBackend}. */
@@ -136,7 +239,7 @@ public final class ConfigLoader {
         for (int i = 0; i < bs.size(); i++) {
             String at = "backends[" + i + "]";
             Map<String, Object> b = map(bs.get(i), at);
-            keys(b, at, Set.of("name", "balancer", "endpoints", "protocol"));
+            keys(b, at, Set.of("name", "balancer", "endpoints", "protocol", "tls"));
             String name = str(b.get("name"), at + ".name");
             Balancer bal;
             try {
@@ -173,7 +276,11 @@ public final class ConfigLoader {
                 throw new ConfigException(at + ".protocol: '" + protoName
                     + "' is not one of HTTP, HTTPS, H2C, H2, GRPC, GRPCS");
             }
-            backends.add(new Backend(name, bal, eps, proto));
+            UpstreamTls utls = b.containsKey("tls") ? upstreamTls(b.get("tls"), at + ".tls") : null;
+            if (utls != null && !proto.tls()) {
+                throw new ConfigException(at + ".tls: backend protocol " + proto + " does not use TLS (HTTPS, H2, GRPCS)");
+            }
+            backends.add(new Backend(name, bal, eps, proto, utls));
         }
         Map<String, List<PathRule>> byHost = new java.util.LinkedHashMap<>();
         List<Object> rs = list(m.getOrDefault("routes", List.of()), "routes");

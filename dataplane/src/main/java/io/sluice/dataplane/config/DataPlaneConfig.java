@@ -21,6 +21,7 @@ import java.util.List;
  * @param coreMap          nic-tuning's core map (shard CPUs, NIC queues, RSS key): a file, {@code "none"}, or null for
  *                         the default path ({@code /etc/sluice/coremap.json}) when that file exists
  * @param steering         how connections reach the shard on their receiving CPU (see {@link SteeringMode})
+ * @param tls              the node's TLS policy and file certificates ({@link TlsSettings#DEFAULT} when not configured)
  */
 public record DataPlaneConfig(
     List<Listener> listeners,
@@ -33,12 +34,23 @@ public record DataPlaneConfig(
     RouteTable routes,
     String routesFile,
     String coreMap,
-    SteeringMode steering) {
+    SteeringMode steering,
+    TlsSettings tls) {
 
     public DataPlaneConfig {
         if (steering == null) {
             steering = SteeringMode.AUTO;
         }
+        if (tls == null) {
+            tls = TlsSettings.DEFAULT;
+        }
+    }
+
+    public DataPlaneConfig(List<Listener> listeners, int[] cpus, IdleMode idle, Timeouts timeouts, Limits limits,
+                           Upstream upstream, boolean trustForwarded, RouteTable routes, String routesFile,
+                           String coreMap, SteeringMode steering) {
+        this(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes, routesFile, coreMap, steering,
+            TlsSettings.DEFAULT);
     }
 
     /** Without steering settings: the default core map (if present) and {@link SteeringMode#AUTO}. */
@@ -48,7 +60,15 @@ public record DataPlaneConfig(
             SteeringMode.AUTO);
     }
 
-    public record Listener(String address, int port) {
+    /**
+     * @param tls           terminate TLS on this listener (certificates chosen by SNI; see {@link TlsSettings})
+     * @param proxyProtocol connections start with a PROXY protocol v1 or v2 header (from an L4 load balancer in front);
+     *                      its source address becomes the client address. Connections without one are refused
+     */
+    public record Listener(String address, int port, boolean tls, boolean proxyProtocol) {
+        public Listener(String address, int port) {
+            this(address, port, false, false);
+        }
     }
 
     public record Timeouts(int connectMs, int readMs, int idleMs) {
@@ -65,32 +85,37 @@ public record DataPlaneConfig(
 
     public DataPlaneConfig withCpus(int[] newCpus) {
         return new DataPlaneConfig(listeners, newCpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, coreMap, steering);
+            routesFile, coreMap, steering, tls);
     }
 
     public DataPlaneConfig withRoutes(RouteTable table) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, table,
-            routesFile, coreMap, steering);
+            routesFile, coreMap, steering, tls);
     }
 
     public DataPlaneConfig withListeners(List<Listener> l) {
         return new DataPlaneConfig(l, cpus, idle, timeouts, limits, upstream, trustForwarded, routes, routesFile,
-            coreMap, steering);
+            coreMap, steering, tls);
     }
 
     public DataPlaneConfig withIdle(IdleMode newIdle) {
         return new DataPlaneConfig(listeners, cpus, newIdle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, coreMap, steering);
+            routesFile, coreMap, steering, tls);
     }
 
     /** @param file a core map file, {@code "none"}, or null for the default path if it exists */
     public DataPlaneConfig withCoreMap(String file) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, file, steering);
+            routesFile, file, steering, tls);
+    }
+
+    public DataPlaneConfig withTls(TlsSettings settings) {
+        return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
+            routesFile, coreMap, steering, settings);
     }
 
     public DataPlaneConfig withSteering(SteeringMode mode) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, coreMap, mode);
+            routesFile, coreMap, mode, tls);
     }
 }

@@ -22,13 +22,16 @@ public final class HeaderId {
     public static final byte X_FORWARDED_PROTO = 12;
     public static final byte X_FORWARDED_HOST = 13;
     public static final byte X_FORWARDED_PORT = 14;
+    /** Set by the proxy from the client certificate; a client's own copy is always dropped. */
+    public static final byte SSL_CLIENT_VERIFY = 15;
+    public static final byte SSL_CLIENT_SUBJECT_DN = 16;
 
     private static final byte[][] NAMES = {
         null,
         ascii("host"), ascii("content-length"), ascii("transfer-encoding"), ascii("connection"),
         ascii("keep-alive"), ascii("proxy-connection"), ascii("te"), ascii("trailer"), ascii("upgrade"),
         ascii("expect"), ascii("x-forwarded-for"), ascii("x-forwarded-proto"), ascii("x-forwarded-host"),
-        ascii("x-forwarded-port"),
+        ascii("x-forwarded-port"), ascii("ssl-client-verify"), ascii("ssl-client-subject-dn"),
     };
 
     private HeaderId() {
@@ -69,7 +72,11 @@ public final class HeaderId {
                 if (eq(buf, start, len, TRANSFER_ENCODING)) {
                     return TRANSFER_ENCODING;
                 }
-                return eq(buf, start, len, X_FORWARDED_PROTO) ? X_FORWARDED_PROTO : OTHER;
+                if (eq(buf, start, len, X_FORWARDED_PROTO)) {
+                    return X_FORWARDED_PROTO;
+                }
+                return eq(buf, start, len, SSL_CLIENT_VERIFY) ? SSL_CLIENT_VERIFY : OTHER;
+            case 21: return eq(buf, start, len, SSL_CLIENT_SUBJECT_DN) ? SSL_CLIENT_SUBJECT_DN : OTHER;
             default: return OTHER;
         }
     }

@@ -1,6 +1,11 @@
 package io.sluice.dataplane.proxy;
 
+import io.netty.handler.ssl.SslContext;
 import io.sluice.dataplane.route.Router;
+import io.sluice.dataplane.tls.TlsContexts;
+import io.sluice.dataplane.tls.TlsEnv;
+import io.sluice.dataplane.tls.UpstreamTlsContexts;
+import io.sluice.routetable.BackendProtocol;
 import io.sluice.routetable.Backend;
 import io.sluice.routetable.Balancer;
 import io.sluice.routetable.Endpoint;
@@ -19,9 +24,17 @@ public final class CompiledTable {
     public final Router router;
     public final BackendSpec[] backends;
     public final long compiledNanos;
+    /** Server contexts by server name; null when the data plane has no TLS listener. */
+    public final TlsContexts tls;
+    /** Per host of {@code source.hosts()}: HSTS and redirect (null entries: none); empty without TLS. */
+    public final TlsContexts.HostPolicy[] hostPolicies;
 
     public CompiledTable(RouteTable source) {
         this(source, null, null);
+    }
+
+    public CompiledTable(RouteTable source, Router sameRules, CompiledTable previous) {
+        this(source, sameRules, previous, null);
     }
 
     /**
@@ -30,7 +43,7 @@ public final class CompiledTable {
      * the same index of {@code previous} keeps its spec object, so that shards keep their view of it (see
      * {@code Shard.install}): an update then costs in proportion to what changed, not to the table.
      */
-    public CompiledTable(RouteTable source, Router sameRules, CompiledTable previous) {
+    public CompiledTable(RouteTable source, Router sameRules, CompiledTable previous, TlsEnv tlsEnv) {
         this.source = source;
         this.router = sameRules != null ? sameRules.withGeneration(source.generation()) : Router.compile(source);
         this.backends = new BackendSpec[source.backends().size()];
@@ -39,6 +52,15 @@ public final class CompiledTable {
             boolean same = previous != null && i < previous.backends.length
                 && previous.source.backends().get(i).equals(b);
             backends[i] = same ? previous.backends[i] : new BackendSpec(b);
+        }
+        if (tlsEnv == null) {
+            tls = null;
+            hostPolicies = new TlsContexts.HostPolicy[source.hosts().size()];
+        } else {
+            TlsContexts prev = previous == null ? null : previous.tls;
+            tls = prev != null && prev.sameInputs(source.tls()) ? prev
+                : TlsContexts.build(source.tls(), tlsEnv.settings(), prev, tlsEnv.keys(), tlsEnv.http2());
+            hostPolicies = tls.policies(source.hosts());
         }
         this.compiledNanos = System.nanoTime();
     }
@@ -51,17 +73,33 @@ public final class CompiledTable {
     public static final class BackendSpec {
         public final String name;
         public final Balancer balancer;
+        public final BackendProtocol protocol;
         public final EndpointSpec[] endpoints;
-        /** How the endpoints are spoken to: HTTP/1.1, or HTTP/2 (h2c, gRPC) over multiplexed connections. */
-        public final io.sluice.routetable.BackendProtocol protocol;
+        /** Client context for TLS to the endpoints; null for cleartext backends or when it could not be built. */
+        public final SslContext clientTls;
+        /** Why {@link #clientTls} is missing for a TLS backend (its requests get 502), else null. */
+        public final String tlsProblem;
 
         BackendSpec(Backend b) {
-            protocol = b.protocol();
             name = b.name();
             balancer = b.balancer();
+            protocol = b.protocol();
+            SslContext ctx = null;
+            String problem = null;
+            if (b.tls() != null) {
+                try {
+                    ctx = UpstreamTlsContexts.build(b.tls(), b.protocol());
+                } catch (Exception e) {
+                    problem = "backend " + b.name() + ": upstream TLS: " + e.getMessage();
+                }
+            }
+            clientTls = ctx;
+            tlsProblem = problem;
+            String scheme = b.tls() == null ? null : "tls:" + b.tls().hashCode() + ":";
+            String sni = b.tls() == null ? null : b.tls().serverName();
             endpoints = new EndpointSpec[b.endpoints().size()];
             for (int i = 0; i < endpoints.length; i++) {
-                endpoints[i] = new EndpointSpec(b.endpoints().get(i));
+                endpoints[i] = new EndpointSpec(b.endpoints().get(i), scheme, sni);
             }
         }
     }
@@ -73,13 +111,21 @@ public final class CompiledTable {
         public final int weight;
         public final boolean draining;
         public final byte[] hostHeaderValue;
+        /** Server name to send in TLS to this endpoint: the backend's, else the endpoint's host; null: cleartext. */
+        public final String tlsServerName;
 
         EndpointSpec(Endpoint e) {
-            key = e.toString();
+            this(e, null, null);
+        }
+
+        /** @param tlsScheme prefix that keeps TLS pools apart from cleartext ones to the same address, or null */
+        EndpointSpec(Endpoint e, String tlsScheme, String sni) {
+            key = tlsScheme == null ? e.toString() : tlsScheme + e;
+            tlsServerName = tlsScheme == null ? null : sni == null || sni.isEmpty() ? e.host() : sni;
             address = new InetSocketAddress(e.host(), e.port());
             weight = e.weight();
             draining = e.draining();
-            hostHeaderValue = key.getBytes(StandardCharsets.US_ASCII);
+            hostHeaderValue = e.toString().getBytes(StandardCharsets.US_ASCII);
         }
     }
 }

@@ -2,7 +2,10 @@ package io.sluice.dataplane.proxy;
 
 import io.netty.channel.epoll.Epoll;
 import io.sluice.dataplane.config.DataPlaneConfig;
+import io.sluice.dataplane.config.TlsSettings;
 import io.sluice.dataplane.steering.SteeringPlan;
+import io.sluice.dataplane.tls.TicketKeys;
+import io.sluice.dataplane.tls.TlsEnv;
 import io.sluice.routetable.RouteTable;
 
 import java.util.ArrayList;
@@ -13,10 +16,15 @@ import java.util.List;
  * then handed to every shard through its command ring.
  */
 public final class DataPlane implements AutoCloseable {
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(DataPlane.class.getName());
     private final DataPlaneConfig config;
     private final List<Shard> shards = new ArrayList<>();
     private volatile CompiledTable current;
     private SteeringPlan steering;
+    /** TLS settings and ticket keys; null without TLS listeners. */
+    private TlsEnv tlsEnv;
+    /** Offer h2 in ALPN: a handshake that selects it hands the connection to the HTTP/2 server side (issue 5). */
+    static final boolean HTTP2_ALPN = true;
 
     private DataPlane(DataPlaneConfig config) {
         this.config = config;
@@ -30,7 +38,12 @@ public final class DataPlane implements AutoCloseable {
         int[] cpus = steering.cpus();
         DataPlane dp = new DataPlane(config);
         dp.steering = steering;
-        CompiledTable table = new CompiledTable(config.routes());
+        if (config.listeners().stream().anyMatch(DataPlaneConfig.Listener::tls)) {
+            TlsSettings ts = config.tls();
+            dp.tlsEnv = new TlsEnv(ts, new TicketKeys(ts.ticketKeyFile(), ts.ticketRotationSeconds()), HTTP2_ALPN);
+        }
+        CompiledTable table = new CompiledTable(config.routes(), null, null, dp.tlsEnv);
+        dp.reportTls(table);
         dp.current = table;
         try {
             for (int i = 0; i < cpus.length; i++) {
@@ -60,11 +73,33 @@ public final class DataPlane implements AutoCloseable {
             throw new IllegalArgumentException("generation " + table.generation() + " is not newer than "
                 + current.generation());
         }
-        CompiledTable t = new CompiledTable(table, endpointsOnly ? current.router : null, current);
+        CompiledTable t = new CompiledTable(table, endpointsOnly ? current.router : null, current, tlsEnv);
+        if (t.tls != current.tls) {
+            reportTls(t);
+            io.sluice.dataplane.tls.TlsContexts old = current.tls;
+            io.sluice.dataplane.tls.TlsContexts next = t.tls;
+            if (old != null) {
+                tlsEnv.keys().later(() -> old.retire(next), 30);
+            }
+        }
         current = t;
         for (Shard s : shards) {
             s.publish(t);
         }
+    }
+
+    /** Certificates that could not be used are logged with their name and reason; the others keep serving. */
+    private void reportTls(CompiledTable t) {
+        if (t.tls != null) {
+            for (String p : t.tls.problems()) {
+                LOG.warning("TLS: " + p);
+            }
+        }
+    }
+
+    /** The node's ticket keys, or null without TLS listeners. */
+    public TicketKeys ticketKeys() {
+        return tlsEnv == null ? null : tlsEnv.keys();
     }
 
     public CompiledTable current() {
@@ -120,6 +155,12 @@ public final class DataPlane implements AutoCloseable {
         }
         for (Shard s : shards) {
             s.shutdown();
+        }
+        if (tlsEnv != null) {
+            tlsEnv.keys().close();
+            if (current.tls != null) {
+                current.tls.retire(null);
+            }
         }
     }
 

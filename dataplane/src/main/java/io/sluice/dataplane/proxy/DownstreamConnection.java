@@ -50,6 +50,10 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
     private static final byte[] CONNECTION_KEEP_ALIVE = ascii("Connection: keep-alive\r\n");
     private static final byte[] XFF = ascii("X-Forwarded-For: ");
     private static final byte[] XFPROTO_HTTP = ascii("X-Forwarded-Proto: http\r\n");
+    private static final byte[] XFPROTO_HTTPS = ascii("X-Forwarded-Proto: https\r\n");
+    private static final byte[] CLIENT_VERIFY_SUCCESS = ascii("ssl-client-verify: SUCCESS\r\n");
+    private static final byte[] CLIENT_VERIFY_NONE = ascii("ssl-client-verify: NONE\r\n");
+    private static final byte[] CLIENT_SUBJECT = ascii("ssl-client-subject-dn: ");
     private static final byte[] XFHOST = ascii("X-Forwarded-Host: ");
     private static final byte[] XFPORT = ascii("X-Forwarded-Port: ");
     private static final byte[] VIA_11_END = ascii("Via: 1.1 sluice\r\n\r\n");
@@ -72,6 +76,14 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
     private final int port;
     /** A request was taken on this connection: it is HTTP/1, the HTTP/2 preface can no longer come. */
     private boolean sawRequest;
+    /** Arrived on a TLS listener: X-Forwarded-Proto https, HSTS, no redirect. */
+    private final boolean secure;
+    /** What the TLS acceptor chose for this connection's server name; null on cleartext. */
+    io.sluice.dataplane.tls.TlsContexts.HostTls tlsHost;
+    /** Client certificate headers for upstream (verify status and subject), made once per connection; or null. */
+    private byte[] clientCertHeaders;
+    /** The HSTS/redirect policy of the exchange's host, or null. */
+    private io.sluice.dataplane.tls.TlsContexts.HostPolicy policy;
     Channel ch;
     private byte[] clientIp;
 
@@ -129,7 +141,12 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
     DownstreamConnection nextConn;
 
     DownstreamConnection(Shard shard, int listenerPort) {
+        this(shard, listenerPort, false);
+    }
+
+    DownstreamConnection(Shard shard, int listenerPort, boolean secure) {
         this.shard = shard;
+        this.secure = secure;
         this.limits = shard.config.limits();
         this.listenerPort = ascii(Integer.toString(listenerPort));
         this.port = listenerPort;
@@ -150,6 +167,66 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
         }
         shard.register(this);
         deadline = shard.nowMs + shard.config.timeouts().idleMs();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ProxyProtocolDecoder.ProxiedAddress pa) {
+            clientIp = ascii(pa.source().getAddress().getHostAddress());
+        } else if (evt instanceof io.netty.handler.ssl.SslHandshakeCompletionEvent hs) {
+            onHandshake(ctx, hs);
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    /** Counts the handshake; with client authentication, prepares the headers that tell upstream about the peer. */
+    private void onHandshake(ChannelHandlerContext ctx, io.netty.handler.ssl.SslHandshakeCompletionEvent hs) {
+        if (!hs.isSuccess()) {
+            shard.stats.tlsHandshakeFailures++;
+            return; // the SslHandler closes the connection
+        }
+        shard.stats.tlsHandshakes++;
+        io.netty.handler.ssl.SslHandler ssl = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+        if (ssl == null) {
+            return;
+        }
+        javax.net.ssl.SSLEngine engine = ssl.engine();
+        if (engine instanceof io.netty.handler.ssl.ReferenceCountedOpenSslEngine oe
+            && io.netty.internal.tcnative.SSL.isSessionReused(oe.sslPointer())) {
+            shard.stats.tlsResumed++;
+        }
+        if (tlsHost != null && tlsHost.options.clientAuth() != io.sluice.routetable.TlsOptions.ClientAuth.OFF) {
+            String dn = null;
+            try {
+                java.security.cert.Certificate[] peer = engine.getSession().getPeerCertificates();
+                if (peer.length > 0 && peer[0] instanceof java.security.cert.X509Certificate x) {
+                    dn = x.getSubjectX500Principal().getName(javax.security.auth.x500.X500Principal.RFC2253);
+                }
+            } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+                dn = null;
+            }
+            if (dn == null) {
+                clientCertHeaders = CLIENT_VERIFY_NONE;
+            } else {
+                StringBuilder sb = new StringBuilder(dn.length() + 64);
+                sb.append("ssl-client-verify: SUCCESS\r\nssl-client-subject-dn: ");
+                for (int i = 0; i < dn.length(); i++) {
+                    char c = dn.charAt(i);
+                    sb.append(c < 0x20 || c > 0x7e ? '?' : c); // a header value: printable ASCII only
+                }
+                clientCertHeaders = ascii(sb.append("\r\n").toString());
+            }
+        }
+        if (io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
+            switchToHttp2(); // ALPN chose h2: the HTTP/2 server side takes the connection (issue 5)
+        }
+    }
+
+    /** TLS passthrough takes the connection over: this handler leaves without closing it. */
+    void handOver() {
+        shard.unregister(this);
+        state = CLOSED;
+        deadline = 0;
     }
 
     @Override
@@ -203,6 +280,9 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (state == CLOSED) {
+            return; // handed over (passthrough)
+        }
         shard.unregister(this);
         if (state == WAITING && endpoint != null) {
             endpoint.pool.waiters.remove(this);
@@ -315,7 +395,10 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
         return startExchange(end);
     }
 
-    /** h2c with prior knowledge: this connection is HTTP/2 from its first byte; hand it to the HTTP/2 server side. */
+    /**
+     * h2c with prior knowledge (the connection is HTTP/2 from its first byte), or ALPN h2 after TLS: hand the
+     * connection to the HTTP/2 server side.
+     */
     private void switchToHttp2() {
         ByteBuf in = cum;
         cum = null;
@@ -324,8 +407,10 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
         shard.unregister(this);
         ChannelPipeline p = ch.pipeline();
         p.remove(this);
-        Http2Downstream.install(p, shard, port, false);
-        p.fireChannelRead(in);
+        Http2Downstream.install(p, shard, port, secure);
+        if (in != null) {
+            p.fireChannelRead(in);
+        }
     }
 
     /** {@code Upgrade: h2c}: 101, then HTTP/2 with this request as stream 1 (see {@link H2cUpgrade}). */
@@ -350,7 +435,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
 
     private boolean startExchange(int headEnd) {
         sawRequest = true;
-        int h2Settings = H2cUpgrade.settingsHeader(req, cum);
+        int h2Settings = secure ? -1 : H2cUpgrade.settingsHeader(req, cum); // h2c: cleartext only
         if (h2Settings >= 0) {
             io.netty.handler.codec.http2.Http2Settings settings = H2cUpgrade.settings(req, cum, h2Settings);
             if (settings != null) {
@@ -376,6 +461,12 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
         if (route == null) {
             cum.readerIndex(headEnd);
             return localReply(HttpStatus.NOT_FOUND);
+        }
+        io.sluice.dataplane.tls.TlsContexts.HostPolicy[] policies = shard.hostPolicies;
+        int hi = route.hostIndex;
+        policy = hi >= 0 && hi < policies.length ? policies[hi] : null;
+        if (policy != null && policy.redirect && !secure) {
+            return redirectToHttps(headEnd);
         }
         ShardBackend backend = shard.backends[route.backend];
         ShardEndpoint ep = backend.pick();
@@ -419,7 +510,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
             hs.set(H2Exchange.XFF, new io.netty.util.AsciiString(clientIp, false));
         }
         if (!trust || !hs.contains(H2Exchange.XFPROTO)) {
-            hs.set(H2Exchange.XFPROTO, H2Exchange.HTTP);
+            hs.set(H2Exchange.XFPROTO, secure ? H2Exchange.HTTPS : H2Exchange.HTTP);
         }
         if ((!trust || !hs.contains(H2Exchange.XFHOST)) && hs.authority() != null) {
             hs.set(H2Exchange.XFHOST, hs.authority());
@@ -649,6 +740,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
                     drop = !trust;
                     hadPort = true;
                 }
+                case HeaderId.SSL_CLIENT_VERIFY, HeaderId.SSL_CLIENT_SUBJECT_DN -> drop = true;
                 default -> drop = r.connectionTokenCount > 0 && r.namedByConnection(h);
             }
             if (drop) {
@@ -667,7 +759,10 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
         }
         out.writeBytes(XFF).writeBytes(clientIp).writeBytes(CRLF);
         if (!(trust && hadProto)) {
-            out.writeBytes(XFPROTO_HTTP);
+            out.writeBytes(secure ? XFPROTO_HTTPS : XFPROTO_HTTP);
+        }
+        if (clientCertHeaders != null) {
+            out.writeBytes(clientCertHeaders);
         }
         if (!(trust && hadHost) && r.hostStart >= 0) {
             out.writeBytes(XFHOST).writeBytes(b, r.hostStart, r.hostEnd - r.hostStart).writeBytes(CRLF);
@@ -705,6 +800,9 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
             }
         }
         out.writeBytes(b, run, r.end - 2 - run);
+        if (secure && policy != null && policy.hstsLine != null) {
+            out.writeBytes(policy.hstsLine);
+        }
         if (tunnel) {
             out.writeBytes(CONNECTION_UPGRADE);
         } else if (!keepAlive || !requestDone) {
@@ -904,6 +1002,53 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
             u.detach();
             u.channel.close();
         }
+    }
+
+    private static final byte[] REDIRECT_HEAD = ascii("HTTP/1.1 308 Permanent Redirect\r\nContent-Length: 0\r\n"
+        + "Location: https://");
+
+    /**
+     * 308 to the same host and target over https (the method and body are kept by a 308). The port is the node's
+     * HTTPS port ({@code tls.httpsPort}, else the first TLS listener's), left out when it is 443.
+     */
+    private boolean redirectToHttps(int headEnd) {
+        shard.stats.tlsRedirects++;
+        RequestHead r = req;
+        ByteBuf b = cum;
+        int hostLen = r.hostNameEnd() - r.hostStart;
+        ByteBuf out = ch.alloc().directBuffer(REDIRECT_HEAD.length + hostLen + (r.targetEnd - r.targetStart) + 48);
+        out.writeBytes(REDIRECT_HEAD);
+        out.writeBytes(b, r.hostStart, hostLen);
+        out.writeBytes(shard.httpsPortSuffix);
+        if (r.authorityStart >= 0) {
+            if (r.pathStart == r.targetEnd || b.getByte(r.pathStart) != '/') {
+                out.writeByte('/');
+            }
+            out.writeBytes(b, r.pathStart, r.targetEnd - r.pathStart);
+        } else {
+            out.writeBytes(b, r.targetStart, r.targetEnd - r.targetStart);
+        }
+        out.writeBytes(CRLF);
+        // The request body (if any) is not read: the client sends it again to the new location.
+        boolean close = !(requestDone && keepAlive);
+        if (close) {
+            out.writeBytes(CONNECTION_CLOSE);
+        }
+        out.writeBytes(CRLF);
+        cum.readerIndex(headEnd);
+        shard.stats.localResponses++;
+        if (close) {
+            state = CLOSING;
+            deadline = shard.nowMs + 2_000;
+            cum.release();
+            cum = null;
+            ch.writeAndFlush(out).addListener(SHUTDOWN_OUTPUT);
+            return false;
+        }
+        state = HEAD;
+        ch.write(out);
+        clientFlushPending = true;
+        return true;
     }
 
     private boolean localReply(int status) {

@@ -54,9 +54,9 @@ final class H2UpstreamPool {
     }
 
     /**
-     * Opens a connection on the shard's loop. For h2 over TLS (backend protocol H2 / GRPCS) the backend's client
-     * {@code SslHandler} (ALPN h2) is added in front of the HTTP/2 handler here, once the TLS work provides the
-     * per-backend SslContext: {@code ch.pipeline().addFirst(sslContext.newHandler(alloc, host, port))}.
+     * Opens a connection on the shard's loop. For h2 over TLS (backend protocol H2 / GRPCS) {@code Shard.connect}
+     * puts the endpoint's client {@code SslHandler} (ALPN h2) in front of the HTTP/2 handler, which sends its preface
+     * once the handshake is done.
      */
     private void open() {
         H2ClientConnection c = H2ClientConnection.create(shard, this);
@@ -131,6 +131,10 @@ final class H2UpstreamPool {
             conns.get(i).retire();
         }
         conns.clear();
+    }
+
+    UpstreamPool endpoint() {
+        return endpoint;
     }
 
     int connections() {

@@ -76,9 +76,14 @@ public final class Shard implements SteeredShard {
     /** Null: upstream connections use ephemeral ports. */
     private final RssPortChooser rssPorts;
     private final boolean listens;
+    /** {@code ":port"} of the node's HTTPS port for redirects, empty for 443. */
+    final byte[] httpsPortSuffix;
 
     // Shard-confined state.
     Router router;
+    /** The installed table's TLS contexts (null without TLS listeners) and per-host HSTS/redirect policy. */
+    io.sluice.dataplane.tls.TlsContexts tls;
+    io.sluice.dataplane.tls.TlsContexts.HostPolicy[] hostPolicies = new io.sluice.dataplane.tls.TlsContexts.HostPolicy[0];
     ShardBackend[] backends = new ShardBackend[0];
     private final HashMap<String, UpstreamPool> pools = new HashMap<>();
     /** Tables installed so far: the stamp that marks the pools the current table uses. */
@@ -133,6 +138,14 @@ public final class Shard implements SteeredShard {
         this.handoff = new HandoffRing(loop, steering == null ? 64 : steering.handoffRingSize(), this::adopt);
         this.rssPorts = steering == null ? null : steering.portChooser(id, steeringStats);
         this.listens = steering == null || steering.shardsListen();
+        int https = config.tls().httpsPort();
+        for (DataPlaneConfig.Listener l : config.listeners()) {
+            if (https == 0 && l.tls()) {
+                https = l.port();
+            }
+        }
+        this.httpsPortSuffix = (https == 0 || https == 443 ? "" : ":" + https)
+            .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     }
 
     /** Installs the first table and binds the listeners; returns when the shard accepts connections. */
@@ -159,7 +172,7 @@ public final class Shard implements SteeredShard {
                     @Override
                     protected void initChannel(Channel ch) {
                         steeringStats.countAccepted(KernelSteering.incomingCpu(ch), cpu);
-                        ch.pipeline().addLast(new DownstreamConnection(Shard.this, l.port()));
+                        initDownstream(ch, l);
                     }
                 });
             listeners.add(sb.bind(new InetSocketAddress(l.address(), l.port())).sync().channel());
@@ -234,13 +247,18 @@ public final class Shard implements SteeredShard {
                     e.pool.usedBy = stamp;
                 }
             } else {
-                ShardEndpoint[] eps = new ShardEndpoint[spec.endpoints.length];
+                // A TLS backend without a usable client context gets no endpoints (503), never cleartext.
+                ShardEndpoint[] eps = new ShardEndpoint[spec.tlsProblem != null ? 0 : spec.endpoints.length];
                 for (int j = 0; j < eps.length; j++) {
                     CompiledTable.EndpointSpec es = spec.endpoints[j];
                     UpstreamPool p = pools.get(es.key);
                     if (p == null || p.retired) {
                         p = new UpstreamPool(es.key, es.address, u.maxConnectionsPerEndpoint(),
                             u.maxIdlePerEndpoint(), u.maxPendingPerEndpoint());
+                        if (es.tlsServerName != null) {
+                            p.tls = spec.clientTls;
+                            p.tlsServerName = es.tlsServerName;
+                        }
                         pools.put(es.key, p);
                     }
                     p.usedBy = stamp;
@@ -261,6 +279,8 @@ public final class Shard implements SteeredShard {
             return false;
         });
         router = table.router;
+        tls = table.tls;
+        hostPolicies = table.hostPolicies;
         backends = bs;
         stats.tablesInstalled++;
         lastSwapNanos = System.nanoTime() - publishedNanos;
@@ -281,7 +301,7 @@ public final class Shard implements SteeredShard {
     ChannelFuture connect(io.netty.channel.ChannelHandler c, InetSocketAddress address) {
         RssPortChooser ports = rssPorts;
         if (ports == null || !loop.inEventLoop() || !ports.begin(address)) {
-            return upstreamBootstrap.clone().handler(c).connect(address);
+            return upstreamBootstrap.clone().handler(handlerOf(c)).connect(address);
         }
         while (true) {
             EpollSocketChannel ch = new EpollSocketChannel();
@@ -293,7 +313,7 @@ public final class Shard implements SteeredShard {
             if (!loop.register(ch).isSuccess()) {
                 ch.unsafe().closeForcibly();
                 steeringStats.rssFallbacks++;
-                return upstreamBootstrap.clone().handler(c).connect(address);
+                return upstreamBootstrap.clone().handler(handlerOf(c)).connect(address);
             }
             ChannelFuture f = ch.connect(address);
             if (port >= 0 && f.isDone() && !f.isSuccess() && RssPortChooser.isTupleInUse(f.cause())) {
@@ -301,13 +321,26 @@ public final class Shard implements SteeredShard {
                 ch.close();
                 continue; // next candidate; bindNext gives up (returns -1) after a bounded number of attempts
             }
-            ch.pipeline().addLast(c);
+            initUpstream(ch, c);
             f.addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
             if (port >= 0) {
                 steeringStats.rssConnects++;
             }
             return f;
         }
+    }
+
+    private static io.netty.channel.ChannelHandler handlerOf(io.netty.channel.ChannelHandler c) {
+        UpstreamPool p = poolOf(c);
+        if (p == null || p.tls == null) {
+            return c;
+        }
+        return new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                initUpstream(ch, c);
+            }
+        };
     }
 
     /**
@@ -320,8 +353,58 @@ public final class Shard implements SteeredShard {
         ch.config().setAllocator(PooledByteBufAllocator.DEFAULT);
         ch.config().setOption(ChannelOption.TCP_NODELAY, true);
         ch.config().setWriteBufferWaterMark(WATER_MARK);
-        ch.pipeline().addLast(new DownstreamConnection(this, listenerPort));
+        DataPlaneConfig.Listener listener = null;
+        for (DataPlaneConfig.Listener l : config.listeners()) {
+            if (l.port() == listenerPort) {
+                listener = l;
+                break;
+            }
+        }
+        initDownstream(ch, listener != null ? listener : new DataPlaneConfig.Listener("0.0.0.0", listenerPort));
         loop.register(ch).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+    }
+
+    /**
+     * A client connection's pipeline: [PROXY protocol header] [TLS: ClientHello → SslHandler or passthrough] HTTP.
+     */
+    void initDownstream(Channel ch, DataPlaneConfig.Listener l) {
+        DownstreamConnection dc = new DownstreamConnection(this, l.port(), l.tls());
+        if (l.proxyProtocol()) {
+            ch.pipeline().addLast(new ProxyProtocolDecoder(stats));
+        }
+        if (l.tls()) {
+            ch.pipeline().addLast(new TlsAcceptor(this, dc));
+        }
+        ch.pipeline().addLast(dc);
+    }
+
+    /** A raw TCP connection to {@code address} on this shard's loop (TLS passthrough), half-closes allowed. */
+    ChannelFuture connectRaw(io.netty.channel.ChannelHandler handler, InetSocketAddress address) {
+        return upstreamBootstrap.clone().option(ChannelOption.ALLOW_HALF_CLOSURE, true).handler(handler)
+            .connect(address);
+    }
+
+    /** The endpoint pool of an upstream handler: an HTTP/1.1 connection's, or an HTTP/2 connection's (issue 5). */
+    private static UpstreamPool poolOf(io.netty.channel.ChannelHandler c) {
+        if (c instanceof UpstreamConnection u) {
+            return u.pool;
+        }
+        if (c instanceof H2ClientConnection h) {
+            return h.pool.endpoint();
+        }
+        return null;
+    }
+
+    /**
+     * The upstream pipeline: a TLS client handler first when the endpoint's backend speaks TLS (HTTPS; H2 and GRPCS,
+     * whose client context offers ALPN h2).
+     */
+    private static void initUpstream(Channel ch, io.netty.channel.ChannelHandler c) {
+        UpstreamPool p = poolOf(c);
+        if (p != null && p.tls != null) {
+            ch.pipeline().addLast("tls", p.tls.newHandler(ch.alloc(), p.tlsServerName, p.address.getPort()));
+        }
+        ch.pipeline().addLast(c);
     }
 
     void register(DownstreamConnection c) {

@@ -14,4 +14,12 @@ public final class ShardStats {
     public long upstreamConnectErrors;
     public long upstreamTimeouts;
     public long tablesInstalled;
+    public long tlsHandshakes;
+    public long tlsResumed;
+    public long tlsHandshakeFailures;
+    public long tlsUnknownServerName;
+    public long tlsPassthrough;
+    public long tlsRedirects;
+    public long proxyProtocolHeaders;
+    public long proxyProtocolErrors;
 }

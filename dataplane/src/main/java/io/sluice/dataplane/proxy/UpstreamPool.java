@@ -33,6 +33,10 @@ public final class UpstreamPool {
         return h2;
     }
 
+    /** TLS to the endpoint: the backend's client context and the server name to send; null for cleartext. */
+    io.netty.handler.ssl.SslContext tls;
+    String tlsServerName;
+
     UpstreamPool(String key, InetSocketAddress address, int maxConnections, int maxIdle, int maxPending) {
         this.key = key;
         this.address = address;

@@ -11,9 +11,12 @@ public final class Route {
     /** The rule's path and type, e.g. {@code Prefix /api}, or {@code default backend}. */
     public final String rule;
     public final String source;
+    /** Index of the host in the table's host list ({@code RouteTable.hosts()}), -1 for the default backend. */
+    public final int hostIndex;
 
-    Route(int backend, String host, String rule, String source) {
+    Route(int backend, String host, String rule, String source, int hostIndex) {
         this.backend = backend;
+        this.hostIndex = hostIndex;
         this.host = host;
         this.rule = rule;
         this.source = source;

@@ -53,8 +53,10 @@ public final class Router {
         List<HostBlock> exact = new ArrayList<>();
         List<HostBlock> wildcard = new ArrayList<>();
         HostBlock any = null;
-        for (VirtualHost vh : table.hosts()) {
-            HostBlock block = new HostBlock(vh);
+        List<VirtualHost> hosts = table.hosts();
+        for (int hi = 0; hi < hosts.size(); hi++) {
+            VirtualHost vh = hosts.get(hi);
+            HostBlock block = new HostBlock(vh, hi);
             if (vh.host().isEmpty()) {
                 any = block;
             } else if (vh.isWildcard()) {
@@ -64,7 +66,7 @@ public final class Router {
             }
         }
         Route def = table.defaultBackend() < 0 ? null
-            : new Route(table.defaultBackend(), null, "default backend", "");
+            : new Route(table.defaultBackend(), null, "default backend", "", -1);
         return new Router(slots(exact), slots(wildcard), any, def, table.generation());
     }
 
@@ -164,7 +166,7 @@ public final class Router {
         final byte[][] prefixes;
         final Route[] prefixRoutes;
 
-        HostBlock(VirtualHost vh) {
+        HostBlock(VirtualHost vh, int hostIndex) {
             String k = vh.isWildcard() ? vh.host().substring(2) : vh.host();
             key = k.getBytes(StandardCharsets.US_ASCII);
             ByteBuf kb = Unpooled.wrappedBuffer(key);
@@ -179,7 +181,7 @@ public final class Router {
             for (int i = 0; i < exact.size(); i++) {
                 PathRule r = exact.get(i);
                 exactPaths[i] = r.path().getBytes(StandardCharsets.US_ASCII);
-                exactRoutes[i] = new Route(r.backend(), vh.host(), "Exact " + r.path(), r.source());
+                exactRoutes[i] = new Route(r.backend(), vh.host(), "Exact " + r.path(), r.source(), hostIndex);
             }
             // Longest first; on equal length, the order given (the agent already resolved conflicts).
             prefix.sort(Comparator.comparingInt((PathRule r) -> -stripSlash(r.path()).length()));
@@ -188,7 +190,7 @@ public final class Router {
             for (int i = 0; i < prefix.size(); i++) {
                 PathRule r = prefix.get(i);
                 prefixes[i] = stripSlash(r.path()).getBytes(StandardCharsets.US_ASCII);
-                prefixRoutes[i] = new Route(r.backend(), vh.host(), "Prefix " + r.path(), r.source());
+                prefixRoutes[i] = new Route(r.backend(), vh.host(), "Prefix " + r.path(), r.source(), hostIndex);
             }
         }
 

@@ -386,6 +386,27 @@ class Http2ProxyTest {
         }
     }
 
+    /** TLS with ALPN h2: the same HTTP/2 server side behind the SslHandler (default certificate, hence -k). */
+    @Test
+    void alpnH2OverTls() throws Exception {
+        assumeTrue(has("curl"));
+        int tlsPort = TestSupport.freePort();
+        Running p = TestSupport.proxy(TestSupport.routes(originPort).replace("listeners: [{port: PORT}]",
+            "listeners: [{port: PORT}, {port: " + tlsPort + ", tls: true}]"), 1);
+        try {
+            String out = run("curl", "-sS", "-k", "-i", "--http2", "-H", "Host: app.test",
+                "https://127.0.0.1:" + tlsPort + "/tls");
+            assertTrue(out.startsWith("HTTP/2 200"), out);
+            assertTrue(out.contains("request: GET /tls"), out);
+            assertTrue(out.contains("x-forwarded-proto: https"), out);
+            String h1 = run("curl", "-sS", "-k", "-i", "--http1.1", "-H", "Host: app.test",
+                "https://127.0.0.1:" + tlsPort + "/tls1");
+            assertTrue(h1.startsWith("HTTP/1.1 200"), h1);
+        } finally {
+            p.close();
+        }
+    }
+
     @Test
     void curlUpgradeH2c() throws Exception {
         assumeTrue(has("curl"));

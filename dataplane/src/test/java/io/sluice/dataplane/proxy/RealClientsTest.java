@@ -129,7 +129,7 @@ class RealClientsTest {
         assertFalse(out.contains("Non-2xx"), out);
         Matcher m = Pattern.compile("(\\d+) requests in").matcher(out);
         assertTrue(m.find(), out);
-        assertTrue(Long.parseLong(m.group(1)) > 500, "requests completed: " + out);
+        assertTrue(Long.parseLong(m.group(1)) > 100, "requests completed: " + out); // a sanity floor, not a speed claim
         long sent = proxy.dp().sum(s -> s.stats.requests);
         long answered = proxy.dp().sum(s -> s.stats.responses);
         // wrk stops with up to one request in flight per connection; everything else was answered.

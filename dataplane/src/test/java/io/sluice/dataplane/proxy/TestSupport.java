@@ -116,8 +116,13 @@ final class TestSupport {
         private volatile Script script;
 
         Origin(Script script) throws IOException {
+            this(script, new ServerSocket());
+        }
+
+        /** An origin on {@code unbound} (e.g. a TLS server socket), bound here to a free loopback port. */
+        Origin(Script script, ServerSocket unbound) throws IOException {
             this.script = script;
-            server = new ServerSocket();
+            server = unbound;
             server.bind(new InetSocketAddress("127.0.0.1", 0));
             pool.submit(this::acceptLoop);
         }

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -84,10 +83,7 @@ public final class LabReport {
                 + "CPU during this run, so it would replace the published numbers with noisier ones. Run again on a "
                 + "quieter machine, or pass --write to publish these anyway.%n", benchmarks, DISTURBED_PERCENT);
         } else if (benchmarks != null) {
-            String doc = Files.exists(benchmarks) ? Files.readString(benchmarks, StandardCharsets.UTF_8) : null;
-            Path tmp = benchmarks.resolveSibling(benchmarks.getFileName() + ".tmp");
-            Files.writeString(tmp, BenchmarksFile.withLabSection(doc, section), StandardCharsets.UTF_8);
-            Files.move(tmp, benchmarks, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            BenchmarksFile.update(benchmarks, section, BenchmarksFile.BEGIN, BenchmarksFile.END, "## Load lab\n\n");
             System.out.println("Updated the lab section of " + benchmarks);
         }
     }
