@@ -20,10 +20,9 @@ Usage: bin/sluice perf h2 [--quick] [--runs N] [--duration S] [options]
   --clients N         h2load connections (default 8)
   --streams N         h2load max concurrent streams per connection (default 32)
   --phases LIST       h2,grpc (default both)
-  --tls               HTTP/2 over TLS (ALPN h2) on the client side, the comparison issue 5 asks for; nginx
-                      gets `listen ... ssl http2` with a test certificate made here; Sluice needs a TLS listener
-                      (issue 4): give its config with SLUICE_H2_TLS_CONFIG (same ports, certificate paths from
-                      the printed directory), else the run stops
+  --tls               HTTP/2 over TLS 1.3 (ALPN h2) on the client side, the comparison issue 5 asks for: nginx
+                      gets `listen ... ssl http2`, Sluice a `tls: true` listener, both with a throw-away
+                      certificate made here (SLUICE_H2_TLS_CONFIG: a Sluice config of your own instead)
   --proxy-cpu N       CPU for the proxies (default 0)
   --load-cpu N        CPU for h2load and the origins (default 1)
   --write / --no-write
@@ -131,8 +130,13 @@ if [[ $TLS == 1 ]]; then
         -keyout "$CERTS/key.pem" -out "$CERTS/cert.pem" >/dev/null 2>&1 || die "openssl failed"
     LISTEN_OPTS="ssl http2"
     TLS_LINES="ssl_certificate $CERTS/cert.pem; ssl_certificate_key $CERTS/key.pem; ssl_protocols TLSv1.3;"
-    SLUICE_CONFIG=${SLUICE_H2_TLS_CONFIG:-}
-    [[ -n $SLUICE_CONFIG ]] || die "--tls: set SLUICE_H2_TLS_CONFIG to a Sluice config with a TLS listener on 22080 (certificate: $CERTS/cert.pem, key: $CERTS/key.pem; this directory is removed at exit)"
+    SLUICE_CONFIG=${SLUICE_H2_TLS_CONFIG:-$RUN_DIR/sluice-tls.yaml}
+    if [[ -z ${SLUICE_H2_TLS_CONFIG:-} ]]; then
+        # the h2c config with its listener made a TLS one, and the lab certificate as the default certificate
+        sed -e 's|^    address: 127.0.0.1|    address: 127.0.0.1\n    tls: true|' "$LAB/sluice.yaml" >"$SLUICE_CONFIG"
+        printf 'tls:\n  protocols: [TLSv1.3]\n  certificates:\n    - {name: lab, certFile: %s, keyFile: %s}\n' \
+            "$CERTS/cert.pem" "$CERTS/key.pem" >>"$SLUICE_CONFIG"
+    fi
 else
     LISTEN_OPTS="http2"
     TLS_LINES=""

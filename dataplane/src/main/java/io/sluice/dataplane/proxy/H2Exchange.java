@@ -77,6 +77,8 @@ final class H2Exchange extends H2StreamUser implements UpstreamOwner, H2ShardSta
     private boolean h2Upstream;
     /** Non-null for a gRPC-Web request translated to gRPC. */
     private GrpcWeb grpcWeb;
+    /** Strict-Transport-Security for this response (TLS connections of hosts with a policy), or null. */
+    private AsciiString hsts;
     private Http2Headers pendingHeaders;
     private H2UpstreamPool waitingIn;
 
@@ -142,6 +144,9 @@ final class H2Exchange extends H2StreamUser implements UpstreamOwner, H2ShardSta
             respondLocal(HttpStatus.NOT_FOUND, GRPC_UNIMPLEMENTED, "no route");
             return;
         }
+        if (server.secure) {
+            hsts = hstsValue(route);
+        }
         ShardBackend backend = shard.backends[route.backend];
         ShardEndpoint ep = backend.pick();
         if (ep == null) {
@@ -165,6 +170,25 @@ final class H2Exchange extends H2StreamUser implements UpstreamOwner, H2ShardSta
             h1Chunked = !endOfStream && !headers.contains(CONTENT_LENGTH);
             startH1(ep.pool);
         }
+    }
+
+    static final AsciiString STRICT_TRANSPORT_SECURITY = AsciiString.cached("strict-transport-security");
+
+    /** The host's HSTS value (issue 4's policy) for responses over TLS, or null. */
+    private AsciiString hstsValue(Route route) {
+        io.sluice.dataplane.tls.TlsContexts.HostPolicy[] policies = shard.hostPolicies;
+        int hi = route.hostIndex;
+        io.sluice.dataplane.tls.TlsContexts.HostPolicy p = hi >= 0 && hi < policies.length ? policies[hi] : null;
+        if (p == null || p.hstsLine == null) {
+            return null;
+        }
+        byte[] line = p.hstsLine; // "Strict-Transport-Security: VALUE\r\n"
+        int colon = 0;
+        while (colon < line.length && line[colon] != ':') {
+            colon++;
+        }
+        int start = colon + 2;
+        return start < line.length - 2 ? new AsciiString(line, start, line.length - 2 - start, false) : null;
     }
 
     /** Copies host and path into the connection's scratch buffer and matches them there, as bytes. */
@@ -371,6 +395,9 @@ final class H2Exchange extends H2StreamUser implements UpstreamOwner, H2ShardSta
         }
         if (grpcWeb != null) {
             grpcWeb.responseHeaders(headers);
+        }
+        if (hsts != null && !informational) {
+            headers.set(STRICT_TRANSPORT_SECURITY, hsts);
         }
         headers.add(VIA, VIA_2);
         server.encoder().writeHeaders(server.ctx, stream.id(), headers, 0, endOfStream, server.ctx.newPromise());
@@ -782,6 +809,9 @@ final class H2Exchange extends H2StreamUser implements UpstreamOwner, H2ShardSta
         releaseRetryHead();
         responseStarted = true;
         Http2Headers h = H2ToH1.responseHeaders(r);
+        if (hsts != null) {
+            h.set(STRICT_TRANSPORT_SECURITY, hsts);
+        }
         boolean noBody = !r.hasBody(headMethod);
         if (noBody) {
             // UpstreamConnection completes the exchange right after this head; END_STREAM goes on the headers.
