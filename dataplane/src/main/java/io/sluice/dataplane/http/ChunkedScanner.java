@@ -50,6 +50,17 @@ public final class ChunkedScanner {
      *     {@link #ERROR} / {@link #TOO_LARGE}
      */
     public int scan(ByteBuf buf, int from, int end) {
+        return scan(buf, from, end, null);
+    }
+
+    /** Receives the data of each chunk as it is scanned (for a peer that frames data itself, like HTTP/2). */
+    @FunctionalInterface
+    public interface DataSink {
+        void data(ByteBuf buf, int index, int length);
+    }
+
+    /** As {@link #scan(ByteBuf, int, int)}, and hands every run of chunk data to {@code sink} (when not null). */
+    public int scan(ByteBuf buf, int from, int end, DataSink sink) {
         int i = from;
         while (i < end) {
             switch (state) {
@@ -98,6 +109,9 @@ public final class ChunkedScanner {
                     break;
                 case DATA: {
                     long n = Math.min(chunkRemaining, end - i);
+                    if (sink != null && n > 0) {
+                        sink.data(buf, i, (int) n);
+                    }
                     i += (int) n;
                     chunkRemaining -= n;
                     if (chunkRemaining == 0) {

@@ -25,8 +25,8 @@ public final class DataPlane implements AutoCloseable {
     private SteeringPlan steering;
     /** TLS settings and ticket keys; null without TLS listeners. */
     private TlsEnv tlsEnv;
-    /** Offer h2 in ALPN: false until the HTTP/2 server side is wired in (TLS connections then speak HTTP/1.1). */
-    static final boolean HTTP2_ALPN = false;
+    /** Offer h2 in ALPN: a handshake that selects it hands the connection to the HTTP/2 server side (issue 5). */
+    static final boolean HTTP2_ALPN = true;
     private NodeOps ops;
     private HealthChecker healthChecker;
 
@@ -183,7 +183,7 @@ public final class DataPlane implements AutoCloseable {
             steering.stopAccepting();
         }
         for (Shard s : shards) {
-            s.closeListeners();
+            s.closeListeners(); // draining shards also send GOAWAY to their HTTP/2 clients (Shard.drain)
         }
     }
 

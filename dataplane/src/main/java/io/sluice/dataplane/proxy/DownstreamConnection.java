@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.socket.DuplexChannel;
 import io.sluice.dataplane.config.DataPlaneConfig;
@@ -34,7 +35,7 @@ import java.nio.charset.StandardCharsets;
  * so no field needs a lock or a barrier. Per-request state lives in fields reset per exchange: steady state allocates
  * only pooled buffers.
  */
-final class DownstreamConnection extends ChannelInboundHandlerAdapter {
+final class DownstreamConnection extends ChannelInboundHandlerAdapter implements UpstreamOwner {
     static final int HEAD = 0;
     static final int CONNECTING = 1;
     static final int WAITING = 2;
@@ -75,6 +76,9 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     final Shard shard;
     private final DataPlaneConfig.Limits limits;
     private final byte[] listenerPort;
+    private final int port;
+    /** A request was taken on this connection: it is HTTP/1, the HTTP/2 preface can no longer come. */
+    private boolean sawRequest;
     /** Arrived on a TLS listener: X-Forwarded-Proto https, HSTS, no redirect. */
     private final boolean secure;
     /** What the TLS acceptor chose for this connection's server name; null on cleartext. */
@@ -94,6 +98,27 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
 
     // The exchange in progress.
     UpstreamConnection up;
+    /** The exchange in progress when its backend speaks HTTP/2 (then {@link #up} stays null). */
+    private H1ToH2Exchange h2x;
+    /** Flushes this client connection at the end of the loop turn (for responses from HTTP/2 backends). */
+    final H2ShardState.H2Flushable flushable = new H2ShardState.H2Flushable() {
+        private boolean marked;
+
+        @Override
+        public boolean flushMarked() {
+            return marked;
+        }
+
+        @Override
+        public void flushMarked(boolean m) {
+            marked = m;
+        }
+
+        @Override
+        public void flushNow() {
+            ch.flush();
+        }
+    };
     private ShardEndpoint endpoint;
     private UpstreamConnection connecting;
     /** The rewritten head, kept until a response starts when the exchange could be retried on a new connection. */
@@ -146,6 +171,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         this.secure = secure;
         this.limits = shard.config.limits();
         this.listenerPort = ascii(Integer.toString(listenerPort));
+        this.port = listenerPort;
         this.req = new RequestHead(limits.maxHeaderCount());
     }
 
@@ -221,6 +247,9 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
                 clientCertHeaders = ascii(sb.append("\r\n").toString());
             }
         }
+        if (io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
+            switchToHttp2(); // ALPN chose h2: the HTTP/2 server side takes the connection (issue 5)
+        }
     }
 
     /** TLS passthrough takes the connection over: this handler leaves without closing it. */
@@ -268,6 +297,8 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (up != null && ch.isWritable()) {
             up.resumeReads();
+        } else if (h2x != null && ch.isWritable()) {
+            h2x.clientWritable();
         }
     }
 
@@ -295,6 +326,11 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
             up = null;
             u.detach();
             u.channel.close(); // mid-exchange: the upstream connection's state is unknown, so it is not reused
+        }
+        if (h2x != null) {
+            H1ToH2Exchange x = h2x;
+            h2x = null;
+            x.cancel(); // RST_STREAM(CANCEL) to the HTTP/2 backend
         }
         endExchangeAccounting();
         releaseRetryHead();
@@ -341,6 +377,16 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
 
     /** @return true when a request was taken and the loop should go on with its body or the next one */
     private boolean readHead() {
+        if (!sawRequest) {
+            int m = Http2Downstream.matchPreface(cum);
+            if (m == 0) {
+                return false;
+            }
+            if (m > 0) {
+                switchToHttp2();
+                return false;
+            }
+        }
         int ri = cum.readerIndex();
         int wi = cum.writerIndex();
         // RFC 9112 §2.2: ignore empty lines before a request line (some clients send CRLF after a body).
@@ -382,7 +428,54 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         return startExchange(end);
     }
 
+    /**
+     * h2c with prior knowledge (the connection is HTTP/2 from its first byte), or ALPN h2 after TLS: hand the
+     * connection to the HTTP/2 server side.
+     */
+    private void switchToHttp2() {
+        ByteBuf in = cum;
+        cum = null;
+        state = CLOSED;
+        deadline = 0;
+        shard.unregister(this);
+        ChannelPipeline p = ch.pipeline();
+        p.remove(this);
+        Http2Downstream.install(p, shard, port, secure);
+        if (in != null) {
+            p.fireChannelRead(in);
+        }
+    }
+
+    /** {@code Upgrade: h2c}: 101, then HTTP/2 with this request as stream 1 (see {@link H2cUpgrade}). */
+    private void upgradeToH2c(io.netty.handler.codec.http2.Http2Settings settings, int headEnd) {
+        io.netty.handler.codec.http2.Http2Headers headers = H2cUpgrade.headers(req, cum);
+        cum.readerIndex(headEnd);
+        ByteBuf rest = cum;
+        cum = null;
+        state = CLOSED;
+        deadline = 0;
+        shard.unregister(this);
+        ch.write(H2cUpgrade.SWITCHING.duplicate());
+        ChannelPipeline p = ch.pipeline();
+        p.remove(this);
+        Http2Downstream.installUpgraded(p, shard, port, settings, headers);
+        if (rest.isReadable()) {
+            p.fireChannelRead(rest);
+        } else {
+            rest.release();
+        }
+    }
+
     private boolean startExchange(int headEnd) {
+        sawRequest = true;
+        int h2Settings = secure ? -1 : H2cUpgrade.settingsHeader(req, cum); // h2c: cleartext only
+        if (h2Settings >= 0) {
+            io.netty.handler.codec.http2.Http2Settings settings = H2cUpgrade.settings(req, cum, h2Settings);
+            if (settings != null) {
+                upgradeToH2c(settings, headEnd);
+                return false;
+            }
+        }
         shard.stats.requests++;
         openExchange(headEnd - cum.readerIndex());
         keepAlive = req.keepAlive() && !shard.draining;
@@ -424,6 +517,10 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         if (ep == null) {
             cum.readerIndex(headEnd);
             return localReply(HttpStatus.SERVICE_UNAVAILABLE);
+        }
+        if (backend.h2Upstream) {
+            startH2Exchange(ep, headEnd); // an HTTP/2 backend (H2C, GRPC): translated, see H1ToH2Exchange
+            return true;
         }
         ByteBuf head = upstreamHead(ep);
         cum.readerIndex(headEnd);
@@ -530,6 +627,47 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
+    private void startH2Exchange(ShardEndpoint ep, int headEnd) {
+        io.netty.handler.codec.http2.Http2Headers hs = H2cUpgrade.headers(req, cum);
+        boolean trust = shard.config.trustForwarded();
+        if (!trust || !hs.contains(H2Exchange.XFF)) {
+            hs.set(H2Exchange.XFF, new io.netty.util.AsciiString(clientIp, false));
+        }
+        if (!trust || !hs.contains(H2Exchange.XFPROTO)) {
+            hs.set(H2Exchange.XFPROTO, secure ? H2Exchange.HTTPS : H2Exchange.HTTP);
+        }
+        if ((!trust || !hs.contains(H2Exchange.XFHOST)) && hs.authority() != null) {
+            hs.set(H2Exchange.XFHOST, hs.authority());
+        }
+        if (!trust || !hs.contains(H2Exchange.XFPORT)) {
+            hs.set(H2Exchange.XFPORT, new io.netty.util.AsciiString(listenerPort, false));
+        }
+        hs.add(H2Exchange.VIA, http10 ? "1.0 sluice" : "1.1 sluice");
+        cum.readerIndex(headEnd);
+        endpoint = ep;
+        exUpstream = ep.spec.key;
+        ep.active++;
+        h2x = new H1ToH2Exchange(this, hs, requestDone);
+        state = requestDone ? AWAIT : BODY;
+        deadline = shard.nowMs + shard.config.timeouts().readMs();
+        ep.pool.h2Pool(shard).acquire(h2x);
+    }
+
+    /** The HTTP/2 upstream exchange ended: complete (the response went out whole) or failed (then answered here). */
+    void h2ExchangeDone(H1ToH2Exchange x, boolean complete) {
+        if (h2x != x) {
+            return;
+        }
+        h2x = null;
+        if (complete) {
+            onResponseComplete(false);
+        }
+    }
+
+    boolean keepAlive() {
+        return keepAlive;
+    }
+
     private void connect(UpstreamPool pool) {
         state = CONNECTING;
         UpstreamConnection c = new UpstreamConnection(shard, pool);
@@ -541,7 +679,8 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** The connection this exchange opened is ready, or failed. */
-    void connected(UpstreamConnection c, Throwable failure) {
+    @Override
+    public void connected(UpstreamConnection c, Throwable failure) {
         if (connecting != c || state != CONNECTING) {
             // The exchange went away meanwhile: keep a good connection for the next one.
             if (failure == null) {
@@ -600,7 +739,8 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** A pool handed over a released connection while this exchange waited for one. */
-    boolean takeWaitingConnection(UpstreamConnection c) {
+    @Override
+    public boolean takeWaitingConnection(UpstreamConnection c) {
         if (state != WAITING) {
             return false;
         }
@@ -645,7 +785,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
                 requestDone = true;
             }
         } else {
-            int e = chunks.scan(cum, ri, wi);
+            int e = chunks.scan(cum, ri, wi, h2x != null ? h2x.chunkSink : null);
             if (e < 0) {
                 bodyError(e == ChunkedScanner.TOO_LARGE ? HttpStatus.PAYLOAD_TOO_LARGE : HttpStatus.BAD_REQUEST);
                 return;
@@ -654,6 +794,10 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
             if (chunks.done()) {
                 requestDone = true;
             }
+        }
+        if (h2x != null) {
+            forwardBodyH2(n);
+            return;
         }
         if (n > 0) {
             exIn += n;
@@ -667,6 +811,23 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** The body of a request to an HTTP/2 backend: as DATA (chunked bodies went out through the scanner's sink). */
+    private void forwardBodyH2(int n) {
+        H1ToH2Exchange x = h2x;
+        if (chunkedBody) {
+            cum.skipBytes(n);
+        } else if (n > 0) {
+            x.requestData(cum.readRetainedSlice(n));
+        }
+        if (requestDone) {
+            state = AWAIT;
+            x.requestEnd();
+        }
+        if (!x.writable()) {
+            pauseForUpstream();
+        }
+    }
+
     private void pauseForUpstream() {
         if (!pausedForUpstream) {
             pausedForUpstream = true;
@@ -675,7 +836,8 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** The upstream can take more: read from the client again. */
-    void resumeFromUpstream() {
+    @Override
+    public void resumeFromUpstream() {
         if (pausedForUpstream) {
             pausedForUpstream = false;
             if (!pausedForPipeline) {
@@ -782,7 +944,8 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** Writes the client's copy of an upstream response head. */
-    void onResponseHead(ResponseHead r, boolean tunnel) {
+    @Override
+    public void onResponseHead(ResponseHead r, boolean tunnel) {
         responseStarted = true;
         releaseRetryHead();
         exStatus = r.status;
@@ -837,17 +1000,50 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** 1xx other than 101: passed on as received. */
-    void onInterimResponse(ByteBuf head) {
+    @Override
+    public void onInterimResponse(ByteBuf head) {
         ch.write(head);
         ch.flush();
     }
 
-    void writeResponseBody(ByteBuf slice) {
+    @Override
+    public void writeResponseBody(ByteBuf slice) {
         exOut += slice.readableBytes();
         ch.write(slice);
         if (!ch.isWritable() && up != null) {
             up.pauseReads();
         }
+    }
+
+    @Override
+    public void upstreamActivity() {
+        deadline = shard.nowMs + shard.config.timeouts().readMs();
+    }
+
+    @Override
+    public boolean upgradeRequested() {
+        return upgrade;
+    }
+
+    @Override
+    public boolean headRequest() {
+        return headMethod;
+    }
+
+    @Override
+    public boolean decodesChunks() {
+        return false;
+    }
+
+    @Override
+    public void tunnelClosed() {
+        ch.flush();
+        ch.close();
+    }
+
+    @Override
+    public void flushClient() {
+        ch.flush();
     }
 
     private void startTunnel() {
@@ -864,7 +1060,8 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** The upstream finished its response. */
-    void onResponseComplete(boolean upstreamReusable) {
+    @Override
+    public void onResponseComplete(boolean upstreamReusable) {
         UpstreamConnection c = up;
         up = null;
         endExchangeAccounting();
@@ -902,7 +1099,8 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** The upstream connection failed before or during the response. */
-    void onUpstreamFailure(int status, boolean mayRetry) {
+    @Override
+    public void onUpstreamFailure(int status, boolean mayRetry) {
         UpstreamConnection c = up;
         up = null;
         if (c != null) {
@@ -983,6 +1181,11 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     private void dropUpstream() {
+        if (h2x != null) {
+            H1ToH2Exchange x = h2x;
+            h2x = null;
+            x.cancel();
+        }
         if (up != null) {
             UpstreamConnection u = up;
             up = null;

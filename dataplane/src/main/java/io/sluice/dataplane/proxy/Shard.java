@@ -108,6 +108,8 @@ public final class Shard implements SteeredShard {
     private IdentityHashMap<CompiledTable.BackendSpec, ShardBackend> viewBySpec = new IdentityHashMap<>();
     long nowMs;
     private DownstreamConnection connHead;
+    /** HTTP/2 connections (issue 5): their sweep and the flushes batched per read. */
+    final H2ShardState h2 = new H2ShardState(this);
     private int openConnections;
 
     // Published for other threads to read.
@@ -118,6 +120,12 @@ public final class Shard implements SteeredShard {
     /** The installed backends, for the collector and the status page (read-only there, fields read racily). */
     private volatile ShardBackend[] publishedBackends = new ShardBackend[0];
     private volatile long installedEpochMillis;
+    private volatile int h2Live;
+
+    /** An HTTP/2 connection opened or closed here (shard thread). */
+    void h2ConnectionsChanged() {
+        h2Live = h2.liveConnections;
+    }
 
     Shard(int id, int cpu, DataPlaneConfig config) {
         this(id, cpu, config, null);
@@ -281,6 +289,7 @@ public final class Shard implements SteeredShard {
                 }
                 view = new ShardBackend(spec.name, spec.balancer, eps, (long) id * 0x9E3779B97F4A7C15L + i + 1,
                     lim.maxRequests());
+                view.h2Upstream = spec.protocol.http2();
             }
             bs[i] = view;
             views.put(spec, view);
@@ -317,7 +326,7 @@ public final class Shard implements SteeredShard {
      * calls because they run on the channel's own loop. If the connect completes inside the call (possible on
      * loopback), {@code c} misses {@code channelActive}; it learns its channel from the future as well.
      */
-    ChannelFuture connect(UpstreamConnection c, InetSocketAddress address) {
+    ChannelFuture connect(io.netty.channel.ChannelHandler c, InetSocketAddress address) {
         RssPortChooser ports = rssPorts;
         if (ports == null || !loop.inEventLoop() || !ports.begin(address)) {
             return upstreamBootstrap.clone().handler(handlerOf(c)).connect(address);
@@ -349,8 +358,9 @@ public final class Shard implements SteeredShard {
         }
     }
 
-    private static io.netty.channel.ChannelHandler handlerOf(UpstreamConnection c) {
-        if (c.pool.tls == null) {
+    private static io.netty.channel.ChannelHandler handlerOf(io.netty.channel.ChannelHandler c) {
+        UpstreamPool p = poolOf(c);
+        if (p == null || p.tls == null) {
             return c;
         }
         return new ChannelInitializer<Channel>() {
@@ -402,10 +412,24 @@ public final class Shard implements SteeredShard {
             .connect(address);
     }
 
-    /** The upstream pipeline: a TLS client handler first when the endpoint's backend speaks TLS. */
-    private static void initUpstream(Channel ch, UpstreamConnection c) {
-        UpstreamPool p = c.pool;
-        if (p.tls != null) {
+    /** The endpoint pool of an upstream handler: an HTTP/1.1 connection's, or an HTTP/2 connection's (issue 5). */
+    private static UpstreamPool poolOf(io.netty.channel.ChannelHandler c) {
+        if (c instanceof UpstreamConnection u) {
+            return u.pool;
+        }
+        if (c instanceof H2ClientConnection h) {
+            return h.pool.endpoint();
+        }
+        return null;
+    }
+
+    /**
+     * The upstream pipeline: a TLS client handler first when the endpoint's backend speaks TLS (HTTPS; H2 and GRPCS,
+     * whose client context offers ALPN h2).
+     */
+    private static void initUpstream(Channel ch, io.netty.channel.ChannelHandler c) {
+        UpstreamPool p = poolOf(c);
+        if (p != null && p.tls != null) {
             ch.pipeline().addLast("tls", p.tls.newHandler(ch.alloc(), p.tlsServerName, p.address.getPort()));
         }
         ch.pipeline().addLast(c);
@@ -457,6 +481,7 @@ public final class Shard implements SteeredShard {
             }
             c = next;
         }
+        h2.sweep(now);
     }
 
     /** Asks this shard to drain (any thread): see {@link #drain()}. */
@@ -480,6 +505,7 @@ public final class Shard implements SteeredShard {
             c.closeIfIdle();
             c = next;
         }
+        h2.goAwayAll(); // HTTP/2 clients: GOAWAY, their streams in flight finish
     }
 
     /** The installed backends (their counters are read racily). */
@@ -516,7 +542,7 @@ public final class Shard implements SteeredShard {
     }
 
     public int liveConnections() {
-        return liveConnections;
+        return liveConnections + h2Live;
     }
 
     @Override

@@ -20,6 +20,8 @@ public final class ShardBackend {
     final int maxRequests;
     /** Picks made in panic mode (every endpoint unhealthy or ejected). Read racily by the collector. */
     long panicPicks;
+    /** The backend speaks HTTP/2 (h2c, gRPC): requests go over multiplexed {@link H2UpstreamPool} connections. */
+    boolean h2Upstream;
     private int next;
     private long rnd;
 

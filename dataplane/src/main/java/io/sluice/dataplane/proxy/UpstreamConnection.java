@@ -28,7 +28,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements C
     final Shard shard;
     final UpstreamPool pool;
     Channel channel;
-    DownstreamConnection owner;
+    UpstreamOwner owner;
     boolean reused;
     private boolean gotBytes;
     private boolean closedCounted;
@@ -39,6 +39,9 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements C
     private long remaining;
     private final ResponseHead resp;
     private final ChunkedScanner chunks = new ChunkedScanner();
+    /** Set while a chunked body goes to an owner that wants the chunk data only (HTTP/2 frames its own). */
+    private ChunkedScanner.DataSink decoded;
+    private final ChunkedScanner.DataSink chunkSink = this::chunkData;
 
     UpstreamConnection(Shard shard, UpstreamPool pool) {
         this.shard = shard;
@@ -50,7 +53,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements C
     @Override
     public void operationComplete(ChannelFuture f) {
         channel = f.channel();
-        DownstreamConnection o = owner;
+        UpstreamOwner o = owner;
         owner = null;
         if (!f.isSuccess()) {
             markClosed();
@@ -63,11 +66,11 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements C
     }
 
     /** Remembers which exchange is waiting for this connection to open. */
-    void opening(DownstreamConnection o) {
+    void opening(UpstreamOwner o) {
         owner = o;
     }
 
-    void attach(DownstreamConnection o) {
+    void attach(UpstreamOwner o) {
         owner = o;
         gotBytes = false;
         state = HEAD;
@@ -90,7 +93,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements C
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf in = (ByteBuf) msg;
-        DownstreamConnection o = owner;
+        UpstreamOwner o = owner;
         if (o == null) {
             // Bytes from an idle connection: it is out of step, so it is not safe to reuse.
             in.release();
@@ -98,7 +101,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements C
             return;
         }
         gotBytes = true;
-        o.deadline = shard.nowMs + shard.config.timeouts().readMs();
+        o.upstreamActivity();
         if (state == TUNNEL) {
             o.writeResponseBody(in);
             return;
@@ -131,12 +134,14 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements C
                     }
                 }
                 case BODY_CHUNKED -> {
-                    int e = chunks.scan(cum, ri, wi);
+                    int e = chunks.scan(cum, ri, wi, decoded);
                     if (e < 0) {
                         failMidResponse();
                         return;
                     }
-                    if (e > ri) {
+                    if (decoded != null) {
+                        cum.readerIndex(e); // the data went out through the sink, chunk by chunk
+                    } else if (e > ri) {
                         owner.writeResponseBody(cum.readRetainedSlice(e - ri));
                     }
                     if (chunks.done()) {
@@ -149,6 +154,10 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements C
                 }
             }
         }
+    }
+
+    private void chunkData(ByteBuf buf, int index, int length) {
+        owner.writeResponseBody(buf.retainedSlice(index, length));
     }
 
     private boolean readHead() {
@@ -164,9 +173,9 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements C
             failBeforeResponse(HttpStatus.BAD_GATEWAY);
             return false;
         }
-        DownstreamConnection o = owner;
+        UpstreamOwner o = owner;
         if (resp.status < 200) {
-            if (resp.status == 101 && o.upgrade) {
+            if (resp.status == 101 && o.upgradeRequested()) {
                 o.onResponseHead(resp, true);
                 cum.readerIndex(end);
                 state = TUNNEL;
@@ -187,10 +196,11 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements C
         }
         o.onResponseHead(resp, false);
         cum.readerIndex(end);
-        if (!resp.hasBody(o.headMethod)) {
+        if (!resp.hasBody(o.headRequest())) {
             complete(resp.keepAlive());
         } else if (resp.chunked) {
             chunks.reset(Long.MAX_VALUE);
+            decoded = o.decodesChunks() ? chunkSink : null;
             state = BODY_CHUNKED;
         } else if (resp.contentLength >= 0) {
             remaining = resp.contentLength;
@@ -205,7 +215,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements C
     }
 
     private void complete(boolean keepAlive) {
-        DownstreamConnection o = owner;
+        UpstreamOwner o = owner;
         state = HEAD;
         boolean clean = keepAlive && (cum == null || cum.readableBytes() == 0);
         if (cum != null && cum.readableBytes() > 0) {
@@ -215,7 +225,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements C
     }
 
     private void failBeforeResponse(int status) {
-        DownstreamConnection o = owner;
+        UpstreamOwner o = owner;
         if (cum != null) {
             cum.release();
             cum = null;
@@ -225,7 +235,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements C
     }
 
     private void failMidResponse() {
-        DownstreamConnection o = owner;
+        UpstreamOwner o = owner;
         if (cum != null) {
             cum.release();
             cum = null;
@@ -236,15 +246,15 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements C
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        DownstreamConnection o = owner;
+        UpstreamOwner o = owner;
         if (o != null) {
-            o.ch.flush();
+            o.flushClient();
         }
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        DownstreamConnection o = owner;
+        UpstreamOwner o = owner;
         if (o != null && channel.isWritable()) {
             o.resumeFromUpstream();
         }
@@ -276,17 +286,14 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements C
             cum.release();
             cum = null;
         }
-        DownstreamConnection o = owner;
+        UpstreamOwner o = owner;
         owner = null;
         if (o == null) {
             return;
         }
         switch (state) {
             case BODY_UNTIL_CLOSE -> o.onResponseComplete(false);
-            case TUNNEL -> {
-                o.ch.flush();
-                o.ch.close();
-            }
+            case TUNNEL -> o.tunnelClosed();
             default -> o.onUpstreamFailure(HttpStatus.BAD_GATEWAY, reused && !gotBytes);
         }
     }

@@ -17,7 +17,7 @@ public final class UpstreamPool {
     final int maxIdle;
     final int maxPending;
     final ArrayDeque<UpstreamConnection> idle = new ArrayDeque<>();
-    final ArrayDeque<DownstreamConnection> waiters = new ArrayDeque<>();
+    final ArrayDeque<UpstreamOwner> waiters = new ArrayDeque<>();
     /** Connections open or opening, idle ones included. */
     int open;
     /** Set when no route table references this endpoint any more: connections close instead of returning. */
@@ -42,6 +42,16 @@ public final class UpstreamPool {
     public long ejectionsTotal;
     /** Wall-clock time of the last ejection (0: never), for the metric; one clock read per ejection. */
     public long lastEjectionEpochMillis;
+
+    /** This endpoint's HTTP/2 connections, made when the first HTTP/2 backend request for it comes (issue 5). */
+    private H2UpstreamPool h2;
+
+    H2UpstreamPool h2Pool(Shard shard) {
+        if (h2 == null) {
+            h2 = new H2UpstreamPool(shard, this);
+        }
+        return h2;
+    }
 
     /** TLS to the endpoint: the backend's client context and the server name to send; null for cleartext. */
     io.netty.handler.ssl.SslContext tls;
@@ -98,7 +108,7 @@ public final class UpstreamPool {
 
     /** A connection finished an exchange cleanly: hand it to a waiter, keep it idle, or close it. */
     void release(UpstreamConnection c) {
-        DownstreamConnection w;
+        UpstreamOwner w;
         while ((w = waiters.pollFirst()) != null) {
             if (w.takeWaitingConnection(c)) {
                 return;
@@ -119,6 +129,9 @@ public final class UpstreamPool {
 
     void retire() {
         retired = true;
+        if (h2 != null) {
+            h2.retire();
+        }
         UpstreamConnection c;
         while ((c = idle.pollFirst()) != null) {
             c.channel.close();

@@ -159,11 +159,16 @@ class TlsIntegrationTest {
 
     @Test
     void curlOverTlsReachesTheOriginAsHttpsWithHsts() throws Exception {
-        Run r = run("curl", "-sS", "-D", "-", "--cacert", dir.resolve("ca.crt").toString(), "--resolve",
+        Run r = run("curl", "-sS", "--http1.1", "-D", "-", "--cacert", dir.resolve("ca.crt").toString(), "--resolve",
             "secure.test:" + tlsPort + ":127.0.0.1", "https://secure.test:" + tlsPort + "/hello?x=1");
         assertEquals(0, r.exit, r.err);
         assertTrue(r.out.startsWith("HTTP/1.1 200"), r.out);
         assertTrue(r.out.contains("Strict-Transport-Security: max-age=31536000; includeSubDomains"), r.out);
+        // curl's default over TLS: ALPN h2 (issue 5), with the same policy
+        Run h2 = run("curl", "-sS", "-D", "-", "--cacert", dir.resolve("ca.crt").toString(), "--resolve",
+            "secure.test:" + tlsPort + ":127.0.0.1", "https://secure.test:" + tlsPort + "/hello2");
+        assertTrue(h2.out.startsWith("HTTP/2 200"), h2.out);
+        assertTrue(h2.out.contains("strict-transport-security: max-age=31536000; includeSubDomains"), h2.out);
         TestSupport.Seen seen = lastSeen("/hello?x=1");
         assertEquals("https", seen.header("x-forwarded-proto"));
         assertEquals(Integer.toString(tlsPort), seen.header("x-forwarded-port"));
