@@ -113,6 +113,7 @@ final class H2Exchange extends H2StreamUser implements UpstreamOwner, H2ShardSta
 
     void start(Http2Headers headers, boolean endOfStream) {
         shard.stats.requests++;
+        exStart = io.sluice.dataplane.metrics.ShardMetrics.ENABLED ? System.nanoTime() : 0;
         requestDone = endOfStream;
         CharSequence ct = headers.get(CONTENT_TYPE);
         grpc = ct != null && AsciiString.regionMatches(ct, true, 0, APPLICATION_GRPC, 0, APPLICATION_GRPC.length());
@@ -128,6 +129,7 @@ final class H2Exchange extends H2StreamUser implements UpstreamOwner, H2ShardSta
             return;
         }
         headMethod = HEAD.contentEquals(method);
+        exMethod = methodCode(method);
         CharSequence timeout = headers.get(GRPC_TIMEOUT);
         if (timeout != null) {
             long ms = grpcTimeoutMillis(timeout);
@@ -144,11 +146,13 @@ final class H2Exchange extends H2StreamUser implements UpstreamOwner, H2ShardSta
             respondLocal(HttpStatus.NOT_FOUND, GRPC_UNIMPLEMENTED, "no route");
             return;
         }
+        exSeries = route.id < shard.seriesOfRoute.length ? shard.seriesOfRoute[route.id]
+            : io.sluice.dataplane.metrics.RouteSeries.OVERFLOW;
         if (server.secure) {
             hsts = hstsValue(route);
         }
         ShardBackend backend = shard.backends[route.backend];
-        ShardEndpoint ep = backend.pick();
+        ShardEndpoint ep = backend.pick(shard.nowMs); // health and outlier ejection aware, as for HTTP/1.1
         if (ep == null) {
             respondLocal(HttpStatus.SERVICE_UNAVAILABLE, GRPC_UNAVAILABLE, "no endpoint");
             return;
@@ -400,6 +404,7 @@ final class H2Exchange extends H2StreamUser implements UpstreamOwner, H2ShardSta
             headers.set(STRICT_TRANSPORT_SECURITY, hsts);
         }
         headers.add(VIA, VIA_2);
+        sentStatus(headers);
         server.encoder().writeHeaders(server.ctx, stream.id(), headers, 0, endOfStream, server.ctx.newPromise());
         shard.h2.markDirty(server);
         if (endOfStream) {
@@ -482,6 +487,40 @@ final class H2Exchange extends H2StreamUser implements UpstreamOwner, H2ShardSta
             cancelUpstream();
         }
         release();
+        if (io.sluice.dataplane.metrics.ShardMetrics.ENABLED && exStart != 0) {
+            // once per stream: the status the client got (499 when it went first), protocol h2 or grpc
+            shard.metrics.request(exSeries, grpc ? io.sluice.dataplane.metrics.ShardMetrics.GRPC
+                    : io.sluice.dataplane.metrics.ShardMetrics.H2, exMethod, exStatus == 0 ? 499 : exStatus,
+                System.nanoTime() - exStart, -1, 0, 0);
+            exStart = 0;
+        }
+    }
+
+    /** Metrics of this stream: start time, route series, method code, status sent (0: none yet). */
+    private long exStart;
+    private int exSeries = io.sluice.dataplane.metrics.RouteSeries.UNMATCHED;
+    private int exMethod;
+    private int exStatus;
+
+    private static int methodCode(CharSequence m) {
+        return switch (m.length()) {
+            case 3 -> m.charAt(0) == 'G' ? io.sluice.dataplane.http.RequestHead.M_GET
+                : m.charAt(0) == 'P' ? io.sluice.dataplane.http.RequestHead.M_PUT : 0;
+            case 4 -> m.charAt(0) == 'P' ? io.sluice.dataplane.http.RequestHead.M_POST
+                : m.charAt(0) == 'H' ? io.sluice.dataplane.http.RequestHead.M_HEAD : 0;
+            case 5 -> m.charAt(0) == 'P' ? io.sluice.dataplane.http.RequestHead.M_PATCH : 0;
+            case 6 -> m.charAt(0) == 'D' ? io.sluice.dataplane.http.RequestHead.M_DELETE : 0;
+            case 7 -> m.charAt(0) == 'O' ? io.sluice.dataplane.http.RequestHead.M_OPTIONS : 0;
+            default -> 0;
+        };
+    }
+
+    /** Notes the HTTP status of response headers sent to the client. */
+    private void sentStatus(Http2Headers h) {
+        CharSequence st = h.status();
+        if (st != null && st.length() == 3 && st.charAt(0) != '1') {
+            exStatus = (st.charAt(0) - '0') * 100 + (st.charAt(1) - '0') * 10 + (st.charAt(2) - '0');
+        }
     }
 
     private void cancelUpstream() {
@@ -620,6 +659,7 @@ final class H2Exchange extends H2StreamUser implements UpstreamOwner, H2ShardSta
             h.set(CONTENT_TYPE, APPLICATION_GRPC);
             h.setInt(GRPC_STATUS, grpcStatus);
             h.set(GRPC_MESSAGE, message);
+            sentStatus(h);
             f = server.encoder().writeHeaders(ctx, stream.id(), h, 0, true, ctx.newPromise());
         } else {
             byte[] body = (status + " " + HttpResponseStatus.valueOf(status).reasonPhrase() + "\n")
@@ -628,6 +668,7 @@ final class H2Exchange extends H2StreamUser implements UpstreamOwner, H2ShardSta
             h.set(CONTENT_TYPE, TEXT_PLAIN);
             h.setInt(CONTENT_LENGTH, body.length);
             boolean noBody = headMethod;
+            sentStatus(h);
             server.encoder().writeHeaders(ctx, stream.id(), h, 0, noBody, ctx.newPromise());
             if (!noBody) {
                 server.encoder().writeData(ctx, stream.id(), Unpooled.wrappedBuffer(body), 0, true, ctx.newPromise());
@@ -813,6 +854,7 @@ final class H2Exchange extends H2StreamUser implements UpstreamOwner, H2ShardSta
             h.set(STRICT_TRANSPORT_SECURITY, hsts);
         }
         boolean noBody = !r.hasBody(headMethod);
+        sentStatus(h);
         if (noBody) {
             // UpstreamConnection completes the exchange right after this head; END_STREAM goes on the headers.
             server.encoder().writeHeaders(server.ctx, stream.id(), h, 0, true, server.ctx.newPromise());

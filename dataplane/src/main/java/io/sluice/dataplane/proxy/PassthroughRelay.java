@@ -40,7 +40,7 @@ final class PassthroughRelay extends ChannelInboundHandlerAdapter {
         byte[] host = serverName.getBytes(StandardCharsets.US_ASCII);
         ByteBuf key = Unpooled.buffer(host.length + 1).writeBytes(host).writeByte('/');
         Route route = shard.router.match(key, 0, host.length, host.length, host.length + 1);
-        ShardEndpoint ep = route == null ? null : shard.backends[route.backend].pick();
+        ShardEndpoint ep = route == null ? null : shard.backends[route.backend].pick(shard.nowMs);
         if (ep == null) {
             client.close();
             return;

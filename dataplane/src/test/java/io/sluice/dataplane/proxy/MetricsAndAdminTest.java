@@ -66,6 +66,36 @@ class MetricsAndAdminTest {
         }
     }
 
+    @Test
+    void http2StreamsAndTlsHandshakesShowUpInMetrics() throws Exception {
+        try (TestSupport.Origin o = new TestSupport.Origin(TestSupport.ok("a"));
+             TestSupport.Running r = TestSupport.proxy(TestSupport.routes(o.port())
+                 .replace("listeners: [{port: PORT}]", "listeners: [{port: PORT}, {port: " + tlsPortFor() + ", tls: true}]"), 1);
+             AdminServer admin = OpsTestSupport.admin(r)) {
+            for (int i = 0; i < 4; i++) {
+                Process p = new ProcessBuilder("curl", "-sS", "-o", "/dev/null", "--http2-prior-knowledge", "-H",
+                    "Host: app.test", "http://127.0.0.1:" + r.port() + "/h2/" + i).start();
+                assertEquals(0, p.waitFor(), "curl h2c");
+            }
+            Process tls = new ProcessBuilder("curl", "-sS", "-k", "-o", "/dev/null", "--http1.1", "--resolve",
+                "app.test:" + tlsPort + ":127.0.0.1", "https://app.test:" + tlsPort + "/tls").start();
+            assertEquals(0, tls.waitFor(), "curl over TLS");
+            String m = get(admin.port(), "/metrics").body();
+            String route = "host=\"app.test\",rule=\"Prefix /\",service=\"app\"";
+            assertEquals(4, metric(m, "sluice_requests_total", route, "method=\"GET\"", "status_class=\"2xx\"",
+                "protocol=\"h2\""), m);
+            assertEquals(1, metric(m, "sluice_requests_total", route, "protocol=\"h1\""), m);
+            assertEquals(1, metric(m, "sluice_tls_handshakes_total", "version=\"TLSv1.3\"", "resumed=\"false\""), m);
+        }
+    }
+
+    private static int tlsPort;
+
+    private static int tlsPortFor() throws Exception {
+        tlsPort = TestSupport.freePort();
+        return tlsPort;
+    }
+
     private static int rawBad(int port) throws Exception {
         try (TestSupport.Client c = new TestSupport.Client(port)) {
             c.send("GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
