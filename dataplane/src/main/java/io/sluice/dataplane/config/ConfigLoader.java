@@ -59,7 +59,7 @@ public final class ConfigLoader {
         }
         Map<String, Object> m = map(root == null ? Map.of() : root, "config");
         keys(m, "config", Set.of("listeners", "cpus", "idle", "timeouts", "limits", "upstream", "trustForwarded",
-            "backends", "routes", "defaultBackend", "routesFile", "coreMap", "steering"));
+            "backends", "routes", "defaultBackend", "routesFile", "coreMap", "steering", "l4"));
 
         List<DataPlaneConfig.Listener> listeners = new ArrayList<>();
         List<Object> ls = list(m.getOrDefault("listeners", List.of(Map.of("port", 8080))), "listeners");
@@ -124,7 +124,7 @@ public final class ConfigLoader {
             }
         }
         return new DataPlaneConfig(listeners, cpus, idle, t, lim, up, trust, routeTable(m, generation), routesFile,
-            coreMap, steering);
+            coreMap, steering, L4ConfigSection.settings(m));
     }
 
     /** The route part of a config: {@code backends}, {@code routes}, {@code defaultBackend}. */
@@ -215,7 +215,7 @@ public final class ConfigLoader {
             }
             def = bi;
         }
-        return new RouteTable(generation, hosts, backends, def);
+        return new RouteTable(generation, hosts, backends, def).withL4(L4ConfigSection.services(m));
     }
 
     public static int[] parseCpus(String spec) {
@@ -247,7 +247,7 @@ public final class ConfigLoader {
     }
 
     @SuppressWarnings("unchecked")
-    private static Map<String, Object> map(Object o, String at) {
+    static Map<String, Object> map(Object o, String at) {
         if (!(o instanceof Map<?, ?>)) {
             throw new ConfigException(at + ": expected a mapping");
         }
@@ -255,14 +255,14 @@ public final class ConfigLoader {
     }
 
     @SuppressWarnings("unchecked")
-    private static List<Object> list(Object o, String at) {
+    static List<Object> list(Object o, String at) {
         if (!(o instanceof List<?>)) {
             throw new ConfigException(at + ": expected a list");
         }
         return (List<Object>) o;
     }
 
-    private static void keys(Map<String, Object> m, String at, Set<String> allowed) {
+    static void keys(Map<String, Object> m, String at, Set<String> allowed) {
         for (String k : m.keySet()) {
             if (!allowed.contains(k)) {
                 throw new ConfigException(at + ": unknown key '" + k + "' (allowed: " + new java.util.TreeSet<>(allowed)
@@ -271,7 +271,7 @@ public final class ConfigLoader {
         }
     }
 
-    private static String str(Object o, String at) {
+    static String str(Object o, String at) {
         if (o instanceof String s) {
             return s;
         }
@@ -281,14 +281,14 @@ public final class ConfigLoader {
         throw new ConfigException(at + ": expected a string");
     }
 
-    private static boolean bool(Object o, String at) {
+    static boolean bool(Object o, String at) {
         if (o instanceof Boolean b) {
             return b;
         }
         throw new ConfigException(at + ": expected true or false");
     }
 
-    private static int port(Object o, String at) {
+    static int port(Object o, String at) {
         int p = posInt(o, at);
         if (p > 65535) {
             throw new ConfigException(at + ": port out of range: " + p);
@@ -296,7 +296,7 @@ public final class ConfigLoader {
         return p;
     }
 
-    private static int posInt(Object o, String at) {
+    static int posInt(Object o, String at) {
         long v = posLong(o, at);
         if (v > Integer.MAX_VALUE) {
             throw new ConfigException(at + ": too large: " + v);
@@ -304,7 +304,7 @@ public final class ConfigLoader {
         return (int) v;
     }
 
-    private static long posLong(Object o, String at) {
+    static long posLong(Object o, String at) {
         if (o instanceof Number n && !(o instanceof Double) && !(o instanceof Float) && n.longValue() > 0) {
             return n.longValue();
         }

@@ -21,6 +21,8 @@ import java.util.List;
  * @param coreMap          nic-tuning's core map (shard CPUs, NIC queues, RSS key): a file, {@code "none"}, or null for
  *                         the default path ({@code /etc/sluice/coremap.json}) when that file exists
  * @param steering         how connections reach the shard on their receiving CPU (see {@link SteeringMode})
+ * @param l4               L4 (TCP/UDP) load-balancing settings (the {@code l4:} section); added last, the older
+ *                         constructors mean {@link L4Settings#DEFAULT}
  */
 public record DataPlaneConfig(
     List<Listener> listeners,
@@ -33,12 +35,29 @@ public record DataPlaneConfig(
     RouteTable routes,
     String routesFile,
     String coreMap,
-    SteeringMode steering) {
+    SteeringMode steering,
+    L4Settings l4) {
 
     public DataPlaneConfig {
         if (steering == null) {
             steering = SteeringMode.AUTO;
         }
+        if (l4 == null) {
+            l4 = L4Settings.DEFAULT;
+        }
+    }
+
+    /** Without L4 settings: {@link L4Settings#DEFAULT}. */
+    public DataPlaneConfig(List<Listener> listeners, int[] cpus, IdleMode idle, Timeouts timeouts, Limits limits,
+                           Upstream upstream, boolean trustForwarded, RouteTable routes, String routesFile,
+                           String coreMap, SteeringMode steering) {
+        this(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes, routesFile, coreMap, steering,
+            L4Settings.DEFAULT);
+    }
+
+    public DataPlaneConfig withL4(L4Settings settings) {
+        return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
+            routesFile, coreMap, steering, settings);
     }
 
     /** Without steering settings: the default core map (if present) and {@link SteeringMode#AUTO}. */
@@ -65,32 +84,32 @@ public record DataPlaneConfig(
 
     public DataPlaneConfig withCpus(int[] newCpus) {
         return new DataPlaneConfig(listeners, newCpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, coreMap, steering);
+            routesFile, coreMap, steering, l4);
     }
 
     public DataPlaneConfig withRoutes(RouteTable table) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, table,
-            routesFile, coreMap, steering);
+            routesFile, coreMap, steering, l4);
     }
 
     public DataPlaneConfig withListeners(List<Listener> l) {
         return new DataPlaneConfig(l, cpus, idle, timeouts, limits, upstream, trustForwarded, routes, routesFile,
-            coreMap, steering);
+            coreMap, steering, l4);
     }
 
     public DataPlaneConfig withIdle(IdleMode newIdle) {
         return new DataPlaneConfig(listeners, cpus, newIdle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, coreMap, steering);
+            routesFile, coreMap, steering, l4);
     }
 
     /** @param file a core map file, {@code "none"}, or null for the default path if it exists */
     public DataPlaneConfig withCoreMap(String file) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, file, steering);
+            routesFile, file, steering, l4);
     }
 
     public DataPlaneConfig withSteering(SteeringMode mode) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, coreMap, mode);
+            routesFile, coreMap, mode, l4);
     }
 }

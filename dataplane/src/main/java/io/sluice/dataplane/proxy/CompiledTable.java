@@ -1,5 +1,7 @@
 package io.sluice.dataplane.proxy;
 
+import io.sluice.dataplane.config.L4Settings;
+import io.sluice.dataplane.l4.L4Table;
 import io.sluice.dataplane.route.Router;
 import io.sluice.routetable.Backend;
 import io.sluice.routetable.Balancer;
@@ -18,6 +20,8 @@ public final class CompiledTable {
     public final RouteTable source;
     public final Router router;
     public final BackendSpec[] backends;
+    /** The L4 services, with their Maglev tables (unchanged services keep the previous table's specs). */
+    public final L4Table l4;
     public final long compiledNanos;
 
     public CompiledTable(RouteTable source) {
@@ -31,7 +35,13 @@ public final class CompiledTable {
      * {@code Shard.install}): an update then costs in proportion to what changed, not to the table.
      */
     public CompiledTable(RouteTable source, Router sameRules, CompiledTable previous) {
+        this(source, sameRules, previous, L4Settings.DEFAULT_MAGLEV_TABLE_SIZE);
+    }
+
+    /** As above, with the default Maglev table size of L4 services that do not set theirs ({@code l4.maglevTableSize}). */
+    public CompiledTable(RouteTable source, Router sameRules, CompiledTable previous, int maglevTableSize) {
         this.source = source;
+        this.l4 = L4Table.compile(source.l4(), previous == null ? null : previous.l4, maglevTableSize);
         this.router = sameRules != null ? sameRules.withGeneration(source.generation()) : Router.compile(source);
         this.backends = new BackendSpec[source.backends().size()];
         for (int i = 0; i < backends.length; i++) {

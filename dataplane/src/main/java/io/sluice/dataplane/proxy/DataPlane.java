@@ -30,7 +30,7 @@ public final class DataPlane implements AutoCloseable {
         int[] cpus = steering.cpus();
         DataPlane dp = new DataPlane(config);
         dp.steering = steering;
-        CompiledTable table = new CompiledTable(config.routes());
+        CompiledTable table = new CompiledTable(config.routes(), null, null, config.l4().maglevTableSize());
         dp.current = table;
         try {
             for (int i = 0; i < cpus.length; i++) {
@@ -60,7 +60,8 @@ public final class DataPlane implements AutoCloseable {
             throw new IllegalArgumentException("generation " + table.generation() + " is not newer than "
                 + current.generation());
         }
-        CompiledTable t = new CompiledTable(table, endpointsOnly ? current.router : null, current);
+        CompiledTable t = new CompiledTable(table, endpointsOnly ? current.router : null, current,
+            config.l4().maglevTableSize());
         current = t;
         for (Shard s : shards) {
             s.publish(t);
@@ -107,7 +108,8 @@ public final class DataPlane implements AutoCloseable {
             s.closeListeners();
         }
         long until = System.currentTimeMillis() + drainMillis;
-        while (System.currentTimeMillis() < until && sum(Shard::liveConnections) > 0) {
+        while (System.currentTimeMillis() < until
+            && sum(Shard::liveConnections) + sum(s -> s.l4().liveConnections()) > 0) {
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {

@@ -20,6 +20,7 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.unix.Socket;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.sluice.dataplane.config.DataPlaneConfig;
+import io.sluice.dataplane.l4.L4Shard;
 import io.sluice.dataplane.route.Router;
 import io.sluice.dataplane.shard.CpuAffinity;
 import io.sluice.dataplane.shard.IdleStrategies;
@@ -76,6 +77,8 @@ public final class Shard implements SteeredShard {
     /** Null: upstream connections use ephemeral ports. */
     private final RssPortChooser rssPorts;
     private final boolean listens;
+    /** L4 (TCP/UDP) listeners and flows of this shard (issue 6); shard-confined like the rest. */
+    private final L4Shard l4;
 
     // Shard-confined state.
     Router router;
@@ -125,6 +128,8 @@ public final class Shard implements SteeredShard {
         this.handoff = new HandoffRing(loop, steering == null ? 64 : steering.handoffRingSize(), this::adopt);
         this.rssPorts = steering == null ? null : steering.portChooser(id, steeringStats);
         this.listens = steering == null || steering.shardsListen();
+        this.l4 = new L4Shard(loop, config.l4(), "0.0.0.0",
+            config.listeners().stream().map(DataPlaneConfig.Listener::port).collect(java.util.stream.Collectors.toSet()));
     }
 
     /** Installs the first table and binds the listeners; returns when the shard accepts connections. */
@@ -242,6 +247,7 @@ public final class Shard implements SteeredShard {
         });
         router = table.router;
         backends = bs;
+        l4.install(table.l4, nowMs);
         stats.tablesInstalled++;
         lastSwapNanos = System.nanoTime() - publishedNanos;
         installedGeneration = table.generation();
@@ -343,6 +349,7 @@ public final class Shard implements SteeredShard {
     private void sweep() {
         long now = System.nanoTime() / 1_000_000;
         nowMs = now;
+        l4.sweep(now);
         for (DownstreamConnection c = connHead; c != null; ) {
             DownstreamConnection next = c.nextConn;
             if (c.deadline != 0 && c.deadline <= now) {
@@ -394,6 +401,12 @@ public final class Shard implements SteeredShard {
         for (Channel l : listeners) {
             l.close().syncUninterruptibly();
         }
+        loop.execute(l4::closeListeners);
+    }
+
+    /** This shard's L4 state (its counters and flow counts may be read from any thread). */
+    public L4Shard l4() {
+        return l4;
     }
 
     void shutdown() {
