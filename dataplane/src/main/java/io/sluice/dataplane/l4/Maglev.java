@@ -47,12 +47,12 @@ public final class Maglev {
         if (size <= n) {
             throw new IllegalArgumentException("Maglev table size " + size + " must exceed the backend count " + n);
         }
-        long[] offset = new long[n];
-        long[] skip = new long[n];
-        long[] next = new long[n];
+        // pos[i] is permutation[i][next[i]]: walked by adding skip mod M (no multiply, no division per step).
+        int[] pos = new int[n];
+        int[] skip = new int[n];
         for (int i = 0; i < n; i++) {
-            offset[i] = Long.remainderUnsigned(FlowHash.string(names[i], 0x5851F42D4C957F2DL), size);
-            skip[i] = Long.remainderUnsigned(FlowHash.string(names[i], 0x14057B7EF767814FL), size - 1) + 1;
+            pos[i] = (int) Long.remainderUnsigned(FlowHash.string(names[i], 0x5851F42D4C957F2DL), size);
+            skip[i] = (int) Long.remainderUnsigned(FlowHash.string(names[i], 0x14057B7EF767814FL), size - 1) + 1;
         }
         java.util.Arrays.fill(entry, -1);
         int filled = 0;
@@ -60,13 +60,16 @@ public final class Maglev {
             for (int i = 0; i < n; i++) {
                 int turns = weights == null ? 1 : weights[i];
                 for (int t = 0; t < turns; t++) {
-                    int c = (int) ((offset[i] + next[i] * skip[i]) % size);
+                    int c = pos[i];
                     while (entry[c] >= 0) {
-                        next[i]++;
-                        c = (int) ((offset[i] + next[i] * skip[i]) % size);
+                        c += skip[i];
+                        if (c >= size) {
+                            c -= size;
+                        }
                     }
                     entry[c] = i;
-                    next[i]++;
+                    c += skip[i];
+                    pos[i] = c >= size ? c - size : c;
                     if (++filled == size) {
                         return new Maglev(entry);
                     }
