@@ -213,7 +213,7 @@ public final class KubernetesSource implements AutoCloseable {
         }
     }
 
-    private static boolean sameAddresses(List<IngressLoadBalancerIngress> a, List<IngressLoadBalancerIngress> b) {
+    static boolean sameAddresses(List<IngressLoadBalancerIngress> a, List<IngressLoadBalancerIngress> b) {
         if (a.size() != b.size()) {
             return false;
         }

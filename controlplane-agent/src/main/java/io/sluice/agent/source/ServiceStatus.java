@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.LoadBalancerIngressBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngress;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngressBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.sluice.agent.ClusterState;
@@ -12,7 +13,6 @@ import io.sluice.agent.compile.ObjectRef;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 
 /**
  * {@code status.loadBalancer.ingress} of the LoadBalancer Services Sluice serves at L4 (issue 6): the same node
@@ -36,10 +36,15 @@ final class ServiceStatus {
         for (IngressLoadBalancerIngress a : addresses) {
             want.add(new LoadBalancerIngressBuilder().withIp(a.getIp()).withHostname(a.getHostname()).build());
         }
-        List<LoadBalancerIngress> have = cur.getStatus() == null || cur.getStatus().getLoadBalancer() == null
-            || cur.getStatus().getLoadBalancer().getIngress() == null ? List.of()
-            : cur.getStatus().getLoadBalancer().getIngress();
-        if (same(have, want)) {
+        List<IngressLoadBalancerIngress> have = new ArrayList<>();
+        if (cur.getStatus() != null && cur.getStatus().getLoadBalancer() != null
+                && cur.getStatus().getLoadBalancer().getIngress() != null) {
+            for (LoadBalancerIngress a : cur.getStatus().getLoadBalancer().getIngress()) {
+                have.add(new IngressLoadBalancerIngressBuilder().withIp(a.getIp()).withHostname(a.getHostname())
+                    .build());
+            }
+        }
+        if (KubernetesSource.sameAddresses(have, addresses)) {
             return false;
         }
         try {
@@ -51,18 +56,5 @@ final class ServiceStatus {
             LOG.log(System.Logger.Level.WARNING, "could not update status of " + ref + ": " + e.getMessage());
             return false;
         }
-    }
-
-    private static boolean same(List<LoadBalancerIngress> a, List<LoadBalancerIngress> b) {
-        if (a.size() != b.size()) {
-            return false;
-        }
-        for (int i = 0; i < a.size(); i++) {
-            if (!Objects.equals(a.get(i).getIp(), b.get(i).getIp())
-                    || !Objects.equals(a.get(i).getHostname(), b.get(i).getHostname())) {
-                return false;
-            }
-        }
-        return true;
     }
 }
