@@ -27,9 +27,13 @@ import java.util.ArrayDeque;
  * connected, the PROXY v2 header (if the service asks for it) is written, and both directions are forwarded:
  *
  * <ul>
- *   <li><b>splice</b> (default): {@code spliceTo} each way, the kernel moves the bytes socket → pipe → socket without
- *   copying them into user space. Netty's splice pauses the source's reads while the destination cannot take more
- *   (backpressure). Both channels run level-triggered, as Netty's splice requires.</li>
+ *   <li><b>splice</b> (default): a direction starts on the copy path below and, once it has carried
+ *   {@link #SPLICE_AFTER_BYTES}, switches to {@code spliceTo}: the kernel moves the bytes socket → pipe → socket
+ *   without copying them into user space. Short connections (most requests and answers fit in the first bytes) so
+ *   never pay for the pipes (two descriptors per direction, created and closed per connection); bulk transfers run
+ *   zero-copy. Bytes read before the switch were written to the other side before the first splice, which queues
+ *   behind them, so the order holds. Netty's splice pauses the source's reads while the destination cannot take
+ *   more (backpressure). Both channels run level-triggered, as Netty's splice requires.</li>
  *   <li><b>copy</b>: pooled buffers read from one side are written to the other, flushed once per read batch; a side
  *   whose peer is not writable stops reading until it is.</li>
  * </ul>
@@ -40,11 +44,14 @@ import java.util.ArrayDeque;
  * byte that came before it, so on that event the rest of the socket's receive queue is read here (until EOF) and
  * written after what was spliced. An error or a reset on either side closes both.
  *
- * <p>Idle: copy path: time of the last read; splice path: the kernel's {@code tcpi_last_data_recv} of both sockets,
+ * <p>Idle: copy path: time of the last read; once a direction is spliced: the kernel's {@code tcpi_last_data_recv} of
+ * both sockets,
  * asked only when the idle deadline comes up (one getsockopt per connection per idle period, not per byte).
  */
 final class TcpFlow {
     private static final int MAX_TRIED = 8;
+    /** Bytes a direction carries on the copy path before it switches to splice (when splice is on). */
+    static final long SPLICE_AFTER_BYTES = 128 * 1024;
 
     final L4Shard shard;
     final TcpListener listener;
@@ -60,6 +67,12 @@ final class TcpFlow {
     private boolean closed;
     private boolean clientInputDone;
     private boolean upstreamInputDone;
+    /** Bytes read so far from the client / the upstream while on the copy path. */
+    private long upBytes;
+    private long downBytes;
+    /** Whether the client → upstream / upstream → client direction runs on splice. */
+    private boolean upSpliced;
+    private boolean downSpliced;
     private int outputsShut;
     long lastActivityMs;
     long idleCheckAtMs;
@@ -163,10 +176,6 @@ final class TcpFlow {
         if (clientInputDone) {
             endOutput(ch);
         }
-        if (splice) {
-            client.spliceTo(ch, Integer.MAX_VALUE).addListener(closeOnFailure);
-            ch.spliceTo(client, Integer.MAX_VALUE).addListener(closeOnFailure);
-        }
         ch.config().setAutoRead(true);
         if (!clientInputDone) {
             client.config().setAutoRead(true);
@@ -181,7 +190,7 @@ final class TcpFlow {
 
     /** {@code from} reached EOF: pass it on as a shutdown of {@code to}'s output after what came before it. */
     private void inputEnded(EpollSocketChannel from, EpollSocketChannel to) {
-        if (splice) {
+        if (from == client ? upSpliced : downSpliced) {
             drainRest(from, to);
         }
         if (from == client) {
@@ -257,7 +266,7 @@ final class TcpFlow {
         }
         int idle = shard.settings.idleMs();
         long quiet;
-        if (splice && connected && upstream != null && client.isActive() && upstream.isActive()) {
+        if ((upSpliced || downSpliced) && upstream != null && client.isActive() && upstream.isActive()) {
             client.tcpInfo(info);
             long a = info.lastDataRecv();
             upstream.tcpInfo(info);
@@ -310,14 +319,20 @@ final class TcpFlow {
                 queue(b);
                 return;
             }
+            upBytes += b.readableBytes();
             upstream.write(b);
+            if (splice && !upSpliced && upBytes >= SPLICE_AFTER_BYTES) {
+                upSpliced = true; // the next reads of this loop pass already splice (the queue is checked per read)
+                shard.stats.tcpSplicedDirections++;
+                client.spliceTo(upstream, Integer.MAX_VALUE).addListener(closeOnFailure);
+            }
         }
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
             if (connected) {
                 upstream.flush();
-                if (!upstream.isWritable()) {
+                if (!upstream.isWritable() && !upSpliced) {
                     client.config().setAutoRead(false);
                 }
             }
@@ -325,7 +340,8 @@ final class TcpFlow {
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (!splice && client.isWritable() && upstream != null && !upstreamInputDone) {
+            // Once spliced, Netty's splice runs the source's reads itself (off while its writes are pending).
+            if (!downSpliced && client.isWritable() && upstream != null && !upstreamInputDone) {
                 upstream.config().setAutoRead(true);
             }
         }
@@ -358,14 +374,20 @@ final class TcpFlow {
                 return;
             }
             lastActivityMs = shard.nowMs;
+            downBytes += ((ByteBuf) msg).readableBytes();
             client.write(msg);
+            if (splice && !downSpliced && downBytes >= SPLICE_AFTER_BYTES) {
+                downSpliced = true;
+                shard.stats.tcpSplicedDirections++;
+                upstream.spliceTo(client, Integer.MAX_VALUE).addListener(closeOnFailure);
+            }
         }
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
             if (ctx.channel() == upstream) {
                 client.flush();
-                if (!client.isWritable()) {
+                if (!client.isWritable() && !downSpliced) {
                     upstream.config().setAutoRead(false);
                 }
             }
@@ -373,7 +395,7 @@ final class TcpFlow {
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (!splice && ctx.channel() == upstream && upstream.isWritable() && !clientInputDone) {
+            if (!upSpliced && ctx.channel() == upstream && upstream.isWritable() && !clientInputDone) {
                 client.config().setAutoRead(true);
             }
         }

@@ -247,7 +247,7 @@ public final class Shard implements SteeredShard {
         });
         router = table.router;
         backends = bs;
-        l4.install(table.l4, nowMs);
+        l4.install(table.l4, System.nanoTime() / 1_000_000); // drain deadlines from now, not the sweep clock
         stats.tablesInstalled++;
         lastSwapNanos = System.nanoTime() - publishedNanos;
         installedGeneration = table.generation();
