@@ -22,7 +22,7 @@ import java.util.Set;
  *   drainTimeoutMs: 30000      # flows on removed/draining endpoints or ports keep going this long at most
  *   udpIdleMs: 60000
  *   udpMaxFlows: 65536         # per shard and service (least recently used evicted)
- *   splice: true               # zero-copy TCP forwarding after a direction's first 128 KiB; false: pooled buffers
+ *   splice: true               # zero-copy TCP forwarding; false: pooled buffers
  *   maglevTableSize: 65537     # prime
  *   services:                  # static L4 services (the agent's tables replace them, like backends/routes)
  *     - {name: echo, protocol: TCP, port: 7000, endpoints: ["10.0.0.5:7", "10.0.0.6:7"],

@@ -13,8 +13,7 @@ package io.sluice.dataplane.config;
  * @param udpIdleMs          a UDP flow with no datagram in either direction for this long is forgotten
  * @param udpMaxFlows        UDP flows per shard and service at most; a new flow beyond it evicts the least recently
  *                           used one
- * @param splice             forward TCP bytes with splice(2) through a pipe (zero copy) once a direction has carried
- *                           128 KiB; false: pooled buffers only
+ * @param splice             forward TCP bytes with splice(2) through a pipe (zero copy); false: pooled buffers
  * @param maglevTableSize    default Maglev lookup table size (a prime), for services that do not set their own
  */
 public record L4Settings(int connectTimeoutMs, int connectAttempts, int idleMs, int drainTimeoutMs, int udpIdleMs,

@@ -27,13 +27,12 @@ import java.util.ArrayDeque;
  * connected, the PROXY v2 header (if the service asks for it) is written, and both directions are forwarded:
  *
  * <ul>
- *   <li><b>splice</b> (default): a direction starts on the copy path below and, once it has carried
- *   {@link #SPLICE_AFTER_BYTES}, switches to {@code spliceTo}: the kernel moves the bytes socket → pipe → socket
- *   without copying them into user space. Short connections (most requests and answers fit in the first bytes) so
- *   never pay for the pipes (two descriptors per direction, created and closed per connection); bulk transfers run
- *   zero-copy. Bytes read before the switch were written to the other side before the first splice, which queues
- *   behind them, so the order holds. Netty's splice pauses the source's reads while the destination cannot take
- *   more (backpressure). Both channels run level-triggered, as Netty's splice requires.</li>
+ *   <li><b>splice</b> (default): {@code spliceTo} each way from the first byte: the kernel moves the bytes socket →
+ *   pipe → socket without copying them into user space. Netty's splice pauses the source's reads while the
+ *   destination cannot take more (backpressure). Both channels run level-triggered, as Netty's splice requires.
+ *   (A hybrid that started on the copy path and switched after {@link #SPLICE_AFTER_BYTES} saved the pipes of short
+ *   connections, but shares the copy path's open truncation bug, see {@code L4ProxyTest#copyPathByteExact}; the
+ *   switch stays in the code, unused while the threshold is 0.)</li>
  *   <li><b>copy</b>: pooled buffers read from one side are written to the other, flushed once per read batch; a side
  *   whose peer is not writable stops reading until it is.</li>
  * </ul>
@@ -51,7 +50,7 @@ import java.util.ArrayDeque;
 final class TcpFlow {
     private static final int MAX_TRIED = 8;
     /** Bytes a direction carries on the copy path before it switches to splice (when splice is on). */
-    static final long SPLICE_AFTER_BYTES = 128 * 1024;
+    static final long SPLICE_AFTER_BYTES = 0;
 
     final L4Shard shard;
     final TcpListener listener;
@@ -175,6 +174,13 @@ final class TcpFlow {
         ch.flush();
         if (clientInputDone) {
             endOutput(ch);
+        }
+        if (splice && SPLICE_AFTER_BYTES == 0) {
+            upSpliced = true;
+            downSpliced = true;
+            shard.stats.tcpSplicedDirections += 2;
+            client.spliceTo(ch, Integer.MAX_VALUE).addListener(closeOnFailure);
+            ch.spliceTo(client, Integer.MAX_VALUE).addListener(closeOnFailure);
         }
         ch.config().setAutoRead(true);
         if (!clientInputDone) {
@@ -321,7 +327,7 @@ final class TcpFlow {
             }
             upBytes += b.readableBytes();
             upstream.write(b);
-            if (splice && !upSpliced && upBytes >= SPLICE_AFTER_BYTES) {
+            if (splice && !upSpliced && upBytes >= SPLICE_AFTER_BYTES) { // (unused while the threshold is 0)
                 upSpliced = true; // the next reads of this loop pass already splice (the queue is checked per read)
                 shard.stats.tcpSplicedDirections++;
                 client.spliceTo(upstream, Integer.MAX_VALUE).addListener(closeOnFailure);

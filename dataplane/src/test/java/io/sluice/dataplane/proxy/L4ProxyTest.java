@@ -144,8 +144,6 @@ class L4ProxyTest {
         echoExchange(port, 1L << 30, 1);
         System.out.printf("L4 splice: 1 GiB each way in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         await(() -> stat(r, s -> s.tcpSplicedDirections) == 2, 2000); // both directions went zero-copy
-        echoExchange(port, 1000, 2);
-        assertEquals(2, stat(r, s -> s.tcpSplicedDirections), "a short connection stays on the copy path");
     }
 
     /**
