@@ -513,14 +513,18 @@ class L4ProxyTest {
         Running r = start("l4: {udpIdleMs: 300, udpMaxFlows: 20}\n");
         int port = freePort();
         publish(r, udp(port, x.endpoint()));
+        List<DatagramSocket> clients = new ArrayList<>(); // all open at once: 60 distinct client addresses
         for (int i = 0; i < 60; i++) {
-            try (DatagramSocket c = new DatagramSocket()) {
-                c.setSoTimeout(3000);
-                assertEquals("x:" + i, udpRoundTrip(c, port, Integer.toString(i)));
-            }
+            DatagramSocket c = new DatagramSocket();
+            clients.add(c);
+            c.setSoTimeout(3000);
+            assertEquals("x:" + i, udpRoundTrip(c, port, Integer.toString(i)));
         }
-        assertEquals(60, stat(r, s -> s.udpFlowsCreated));
+        await(() -> stat(r, s -> s.udpFlowsCreated) == 60, 2000);
         assertTrue(stat(r, s -> s.udpFlowsEvicted) >= 60 - 20 * SHARDS, "bounded: least recently used evicted");
         await(() -> stat(r, s -> s.udpFlowsExpired) + stat(r, s -> s.udpFlowsEvicted) == 60, 5000);
+        for (DatagramSocket c : clients) {
+            c.close();
+        }
     }
 }
