@@ -120,9 +120,9 @@ public final class Agent implements AutoCloseable {
                 endpointCount += b.endpoints().size();
             }
             LOG.log(Level.INFO, String.format("published generation %d (%s): %d hosts, %d paths, %d backends, "
-                    + "%d endpoints, %d certificates, %d problems; compiled in %.1f ms%s",
+                    + "%d endpoints, %d certificates, %d L4 ports, %d problems; compiled in %.1f ms%s",
                 table.generation(), routesChanged ? "routes" : "endpoints only", table.hosts().size(),
-                plan.pathCount(), table.backends().size(), endpointCount, table.tls().size(),
+                plan.pathCount(), table.backends().size(), endpointCount, table.tls().size(), table.l4().size(),
                 reporter.current().size(), lastCompileNanos / 1e6,
                 writer == null ? "" : ", image " + writer.lastImageLength() + " bytes"));
         }
@@ -151,7 +151,8 @@ public final class Agent implements AutoCloseable {
 
     private static boolean sameContent(RouteTable a, RouteTable b) {
         return a.defaultBackend() == b.defaultBackend() && a.backends().equals(b.backends())
-            && (a.hosts() == b.hosts() || a.hosts().equals(b.hosts())) && a.tls().equals(b.tls());
+            && (a.hosts() == b.hosts() || a.hosts().equals(b.hosts())) && a.tls().equals(b.tls())
+            && a.l4().equals(b.l4());
     }
 
     /** Runs the loop until {@link #close()}; call on a dedicated thread. */

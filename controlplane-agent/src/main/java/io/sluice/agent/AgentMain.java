@@ -54,7 +54,7 @@ public final class AgentMain {
           --controller NAME              IngressClass spec.controller to serve (default %s)
           --ingress-class NAME[,NAME]    kubernetes.io/ingress.class annotation values to serve (default sluice)
           --watch-ingress-without-class  also serve Ingresses with no class when no default IngressClass is ours
-          --status-address A[,B]         addresses for Ingress status.loadBalancer.ingress (IPs or host names)
+          --status-address A[,B]         addresses for Ingress and L4 Service status.loadBalancer.ingress
           --publish-node NAME            use this node's addresses for Ingress status (default: $NODE_NAME)
           --debounce-ms N                coalesce changes arriving within N ms (default 5; manifests: quiet
                                          period before a reload, default 10, at most 100 after the first change)

@@ -84,6 +84,11 @@ public final class ClusterState implements ClusterView {
     }
 
     @Override
+    public Collection<Service> services() {
+        return services.values();
+    }
+
+    @Override
     public Collection<EndpointSlice> endpointSlices(String namespace, String service) {
         Map<String, EndpointSlice> m = slices.get(key(namespace, service));
         return m == null ? List.of() : m.values();

@@ -16,9 +16,11 @@ import java.util.Objects;
  * @param tls            certificates for TLS termination, selected by server name; empty when the table has none.
  *                       Added after the first four components: the four-argument constructor remains and means "no
  *                       TLS"
+ * @param l4             L4 (TCP/UDP) load-balanced ports; empty when the table has none. Added last: every older
+ *                       constructor remains and means "no L4 services"
  */
 public record RouteTable(long generation, List<VirtualHost> hosts, List<Backend> backends, int defaultBackend,
-                         List<TlsCertificate> tls) {
+                         List<TlsCertificate> tls, List<L4Service> l4) {
     public RouteTable {
         Objects.requireNonNull(hosts, "hosts");
         Objects.requireNonNull(backends, "backends");
@@ -26,6 +28,7 @@ public record RouteTable(long generation, List<VirtualHost> hosts, List<Backend>
         hosts = List.copyOf(hosts);
         backends = List.copyOf(backends);
         tls = List.copyOf(tls);
+        l4 = List.copyOf(Objects.requireNonNull(l4, "l4"));
         if (defaultBackend < -1 || defaultBackend >= backends.size()) {
             throw new IllegalArgumentException("defaultBackend index out of range: " + defaultBackend);
         }
@@ -47,16 +50,37 @@ public record RouteTable(long generation, List<VirtualHost> hosts, List<Backend>
                 throw new IllegalArgumentException("TLS certificate listed twice: '" + c.name() + "'");
             }
         }
+        java.util.Set<String> l4Names = new java.util.HashSet<>();
+        java.util.Set<String> l4Ports = new java.util.HashSet<>();
+        for (L4Service s : l4) {
+            if (!l4Names.add(s.name())) {
+                throw new IllegalArgumentException("L4 service listed twice: '" + s.name() + "'");
+            }
+            if (!l4Ports.add(s.listenKey())) {
+                throw new IllegalArgumentException("two L4 services listen on " + s.listenKey());
+            }
+        }
+    }
+
+    /** A table with TLS certificates and no L4 services (the five-component form). */
+    public RouteTable(long generation, List<VirtualHost> hosts, List<Backend> backends, int defaultBackend,
+                      List<TlsCertificate> tls) {
+        this(generation, hosts, backends, defaultBackend, tls, List.of());
     }
 
     /** A table without TLS certificates (the original four-component form). */
     public RouteTable(long generation, List<VirtualHost> hosts, List<Backend> backends, int defaultBackend) {
-        this(generation, hosts, backends, defaultBackend, List.of());
+        this(generation, hosts, backends, defaultBackend, List.of(), List.of());
     }
 
-    /** The same routes, backends and certificates under another generation number. */
+    /** The same routes, backends, certificates and L4 services under another generation number. */
     public RouteTable withGeneration(long newGeneration) {
-        return new RouteTable(newGeneration, hosts, backends, defaultBackend, tls);
+        return new RouteTable(newGeneration, hosts, backends, defaultBackend, tls, l4);
+    }
+
+    /** The same table with these L4 services instead. */
+    public RouteTable withL4(List<L4Service> services) {
+        return new RouteTable(generation, hosts, backends, defaultBackend, tls, services);
     }
 
     public static RouteTable empty(long generation) {

@@ -21,4 +21,9 @@ public interface ClusterView {
     Collection<EndpointSlice> endpointSlices(String namespace, String service);
 
     Secret secret(String namespace, String name);
+
+    /** Every Service (L4 load balancing reads those of type LoadBalancer with our class). */
+    default Collection<Service> services() {
+        return java.util.List.of();
+    }
 }

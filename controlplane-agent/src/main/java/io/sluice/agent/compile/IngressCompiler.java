@@ -113,6 +113,8 @@ public final class IngressCompiler {
         .thenComparingInt(Endpoint::port);
 
     private final Options options;
+    /** Services of our load-balancer class: compiled along with the Ingresses, into {@link RouteTable#l4()}. */
+    private final L4Compiler l4 = new L4Compiler();
     /** backend name → endpoints computed last time; see {@link CachedEndpoints}. */
     private Map<String, CachedEndpoints> endpointCache = new HashMap<>();
 
@@ -160,6 +162,7 @@ public final class IngressCompiler {
         for (Claimed c : claimed) {
             merge.add(c);
         }
+        l4.compileRoutes(view.services(), merge.problems, merge.claimedRefs); // L4 Services (issue 6)
         return merge.plan();
     }
 
@@ -782,7 +785,8 @@ public final class IngressCompiler {
             backends.add(new Backend(spec.name(), spec.balancer(), eps, spec.protocol(), spec.upstreamTls()));
         }
         endpointCache = nextCache;
-        return new RouteTable(generation, plan.hosts(), backends, plan.defaultBackend(), plan.tls());
+        return new RouteTable(generation, plan.hosts(), backends, plan.defaultBackend(), plan.tls())
+            .withL4(l4.resolveEndpoints(view));
     }
 
     /**
@@ -814,6 +818,14 @@ public final class IngressCompiler {
             int port = tp != null && tp.getIntVal() != null && tp.getIntVal() > 0 ? tp.getIntVal() : spec.port();
             return List.of(new Endpoint(spec.externalName().toLowerCase(java.util.Locale.ROOT), port));
         }
+        return sliceEndpoints(spec.portName(), "TCP", slices);
+    }
+
+    /**
+     * The endpoints of the slice port named {@code portName} with {@code protocol} (TCP for Ingress backends; TCP or
+     * UDP for L4 Services): ready ones, and terminating-but-serving ones as draining; sorted, each address once.
+     */
+    static List<Endpoint> sliceEndpoints(String portName, String protocol, Collection<EndpointSlice> slices) {
         if (slices.isEmpty()) {
             return List.of();
         }
@@ -825,8 +837,8 @@ public final class IngressCompiler {
             Integer portNumber = null;
             for (EndpointPort p : slice.getPorts()) {
                 String n = p.getName() == null ? "" : p.getName();
-                boolean tcp = p.getProtocol() == null || "TCP".equals(p.getProtocol());
-                if (tcp && n.equals(spec.portName()) && p.getPort() != null) {
+                boolean sameProtocol = protocol.equals(p.getProtocol() == null ? "TCP" : p.getProtocol());
+                if (sameProtocol && n.equals(portName) && p.getPort() != null) {
                     portNumber = p.getPort();
                     break;
                 }

@@ -39,6 +39,11 @@ public final class Reasons {
     /** A kind we read, but in an API version we do not ({@code extensions/v1beta1} Ingress...). */
     public static final String UNSUPPORTED_API_VERSION = "UnsupportedAPIVersion";
 
+    /** A Service port protocol Sluice does not load-balance (SCTP). */
+    public static final String UNSUPPORTED_PROTOCOL = "UnsupportedProtocol";
+    /** An annotation Sluice reads has a value it cannot use; the default applies. */
+    public static final String INVALID_ANNOTATION = "InvalidAnnotation";
+
     private Reasons() {
     }
 }

@@ -15,7 +15,8 @@ import java.util.List;
  * @param backends         backends sorted by name; PathRule indexes point into this list
  * @param defaultBackend   index, or -1
  * @param tls              certificates, sorted by name
- * @param claimedIngresses the Ingresses this controller serves (their status gets our addresses)
+ * @param claimedIngresses the Ingresses this controller serves, and the LoadBalancer Services of our L4 class (kind
+ *                         {@code Service}): their status gets our addresses
  * @param problems         what was wrong, sorted
  * @param pathCount        number of path rules in {@code hosts}
  */

@@ -185,6 +185,10 @@ public final class KubernetesSource implements AutoCloseable {
         List<IngressLoadBalancerIngress> want = statusAddresses;
         int updated = 0;
         for (ObjectRef ref : refs) {
+            if ("Service".equals(ref.kind())) { // an L4 LoadBalancer Service (issue 6)
+                updated += ServiceStatus.update(client, state, ref, want) ? 1 : 0;
+                continue;
+            }
             Ingress cur = state.ingress(ref.namespace(), ref.name());
             if (cur == null) {
                 continue;
@@ -205,11 +209,11 @@ public final class KubernetesSource implements AutoCloseable {
             }
         }
         if (updated > 0) {
-            LOG.log(Level.INFO, "set status.loadBalancer of " + updated + " Ingresses");
+            LOG.log(Level.INFO, "set status.loadBalancer of " + updated + " Ingresses and Services");
         }
     }
 
-    private static boolean sameAddresses(List<IngressLoadBalancerIngress> a, List<IngressLoadBalancerIngress> b) {
+    static boolean sameAddresses(List<IngressLoadBalancerIngress> a, List<IngressLoadBalancerIngress> b) {
         if (a.size() != b.size()) {
             return false;
         }

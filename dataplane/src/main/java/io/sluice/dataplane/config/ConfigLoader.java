@@ -63,7 +63,7 @@ public final class ConfigLoader {
         Map<String, Object> m = map(root == null ? Map.of() : root, "config");
         keys(m, "config", Set.of("listeners", "cpus", "idle", "timeouts", "limits", "upstream", "trustForwarded",
             "backends", "routes", "defaultBackend", "routesFile", "coreMap", "steering", "tls", "admin", "shutdown",
-            "accessLog", "health", "outlier", "retry", "backendPolicies"));
+            "accessLog", "health", "outlier", "retry", "backendPolicies", "l4"));
 
         List<DataPlaneConfig.Listener> listeners = new ArrayList<>();
         List<Object> ls = list(m.getOrDefault("listeners", List.of(Map.of("port", 8080))), "listeners");
@@ -130,7 +130,7 @@ public final class ConfigLoader {
         }
         TlsSettings tls = m.containsKey("tls") ? tls(map(m.get("tls"), "tls")) : TlsSettings.DEFAULT;
         return new DataPlaneConfig(listeners, cpus, idle, t, lim, up, trust, routeTable(m, generation), routesFile,
-            coreMap, steering, tls, OpsConfigLoader.parse(m));
+            coreMap, steering, tls, OpsConfigLoader.parse(m), L4ConfigSection.settings(m));
     }
 
     private static TlsSettings tls(Map<String, Object> m) {
@@ -332,7 +332,7 @@ public final class ConfigLoader {
             }
             def = bi;
         }
-        return new RouteTable(generation, hosts, backends, def);
+        return new RouteTable(generation, hosts, backends, def).withL4(L4ConfigSection.services(m));
     }
 
     public static int[] parseCpus(String spec) {

@@ -23,6 +23,8 @@ import java.util.List;
  * @param steering         how connections reach the shard on their receiving CPU (see {@link SteeringMode})
  * @param tls              the node's TLS policy and file certificates ({@link TlsSettings#DEFAULT} when not configured)
  * @param ops              admin port, draining, access log, health checks, outlier detection, retries (issue 8)
+ * @param l4               L4 (TCP/UDP) load-balancing settings (the {@code l4:} section); added last, the older
+ *                         constructors mean {@link L4Settings#DEFAULT}
  */
 public record DataPlaneConfig(
     List<Listener> listeners,
@@ -37,7 +39,8 @@ public record DataPlaneConfig(
     String coreMap,
     SteeringMode steering,
     TlsSettings tls,
-    OpsConfig ops) {
+    OpsConfig ops,
+    L4Settings l4) {
 
     public DataPlaneConfig {
         if (steering == null) {
@@ -49,14 +52,22 @@ public record DataPlaneConfig(
         if (ops == null) {
             ops = OpsConfig.DEFAULT;
         }
+        if (l4 == null) {
+            l4 = L4Settings.DEFAULT;
+        }
     }
 
-    /** Without TLS or operating settings: {@link TlsSettings#DEFAULT}, {@link OpsConfig#DEFAULT}. */
+    /** Without TLS, operating or L4 settings: their DEFAULTs. */
     public DataPlaneConfig(List<Listener> listeners, int[] cpus, IdleMode idle, Timeouts timeouts, Limits limits,
                            Upstream upstream, boolean trustForwarded, RouteTable routes, String routesFile,
                            String coreMap, SteeringMode steering) {
         this(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes, routesFile, coreMap, steering,
-            TlsSettings.DEFAULT, OpsConfig.DEFAULT);
+            TlsSettings.DEFAULT, OpsConfig.DEFAULT, L4Settings.DEFAULT);
+    }
+
+    public DataPlaneConfig withL4(L4Settings settings) {
+        return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
+            routesFile, coreMap, steering, tls, ops, settings);
     }
 
     /** Without steering settings: the default core map (if present) and {@link SteeringMode#AUTO}. */
@@ -91,42 +102,42 @@ public record DataPlaneConfig(
 
     public DataPlaneConfig withCpus(int[] newCpus) {
         return new DataPlaneConfig(listeners, newCpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, coreMap, steering, tls, ops);
+            routesFile, coreMap, steering, tls, ops, l4);
     }
 
     public DataPlaneConfig withRoutes(RouteTable table) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, table,
-            routesFile, coreMap, steering, tls, ops);
+            routesFile, coreMap, steering, tls, ops, l4);
     }
 
     public DataPlaneConfig withListeners(List<Listener> l) {
         return new DataPlaneConfig(l, cpus, idle, timeouts, limits, upstream, trustForwarded, routes, routesFile,
-            coreMap, steering, tls, ops);
+            coreMap, steering, tls, ops, l4);
     }
 
     public DataPlaneConfig withIdle(IdleMode newIdle) {
         return new DataPlaneConfig(listeners, cpus, newIdle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, coreMap, steering, tls, ops);
+            routesFile, coreMap, steering, tls, ops, l4);
     }
 
     /** @param file a core map file, {@code "none"}, or null for the default path if it exists */
     public DataPlaneConfig withCoreMap(String file) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, file, steering, tls, ops);
+            routesFile, file, steering, tls, ops, l4);
     }
 
     public DataPlaneConfig withTls(TlsSettings settings) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, coreMap, steering, settings, ops);
+            routesFile, coreMap, steering, settings, ops, l4);
     }
 
     public DataPlaneConfig withSteering(SteeringMode mode) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, coreMap, mode, tls, ops);
+            routesFile, coreMap, mode, tls, ops, l4);
     }
 
     public DataPlaneConfig withOps(OpsConfig newOps) {
         return new DataPlaneConfig(listeners, cpus, idle, timeouts, limits, upstream, trustForwarded, routes,
-            routesFile, coreMap, steering, tls, newOps);
+            routesFile, coreMap, steering, tls, newOps, l4);
     }
 }

@@ -3,6 +3,8 @@ package io.sluice.dataplane.proxy;
 import io.netty.handler.ssl.SslContext;
 import io.sluice.dataplane.metrics.RouteSeries;
 import io.sluice.dataplane.route.Route;
+import io.sluice.dataplane.config.L4Settings;
+import io.sluice.dataplane.l4.L4Table;
 import io.sluice.dataplane.route.Router;
 import io.sluice.dataplane.tls.TlsContexts;
 import io.sluice.dataplane.tls.TlsEnv;
@@ -25,6 +27,8 @@ public final class CompiledTable {
     public final RouteTable source;
     public final Router router;
     public final BackendSpec[] backends;
+    /** The L4 services, with their Maglev tables (unchanged services keep the previous table's specs). */
+    public final L4Table l4;
     public final long compiledNanos;
     /** Server contexts by server name; null when the data plane has no TLS listener. */
     public final TlsContexts tls;
@@ -53,7 +57,22 @@ public final class CompiledTable {
      * {@code Shard.install}): an update then costs in proportion to what changed, not to the table.
      */
     public CompiledTable(RouteTable source, Router sameRules, CompiledTable previous, TlsEnv tlsEnv) {
+        this(source, sameRules, previous, tlsEnv, L4Settings.DEFAULT_MAGLEV_TABLE_SIZE);
+    }
+
+    /** Without TLS contexts, with the default Maglev table size of L4 services that do not set theirs. */
+    public CompiledTable(RouteTable source, Router sameRules, CompiledTable previous, int maglevTableSize) {
+        this(source, sameRules, previous, null, maglevTableSize);
+    }
+
+    /**
+     * @param tlsEnv          the node's TLS settings and ticket keys, or null without TLS listeners
+     * @param maglevTableSize Maglev table size of L4 services that do not set theirs ({@code l4.maglevTableSize})
+     */
+    public CompiledTable(RouteTable source, Router sameRules, CompiledTable previous, TlsEnv tlsEnv,
+                         int maglevTableSize) {
         this.source = source;
+        this.l4 = L4Table.compile(source.l4(), previous == null ? null : previous.l4, maglevTableSize);
         this.router = sameRules != null ? sameRules.withGeneration(source.generation()) : Router.compile(source);
         this.backends = new BackendSpec[source.backends().size()];
         for (int i = 0; i < backends.length; i++) {

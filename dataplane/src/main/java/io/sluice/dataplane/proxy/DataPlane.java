@@ -46,7 +46,8 @@ public final class DataPlane implements AutoCloseable {
             TlsSettings ts = config.tls();
             dp.tlsEnv = new TlsEnv(ts, new TicketKeys(ts.ticketKeyFile(), ts.ticketRotationSeconds()), HTTP2_ALPN);
         }
-        CompiledTable table = new CompiledTable(config.routes(), null, null, dp.tlsEnv);
+        CompiledTable table = new CompiledTable(config.routes(), null, null, dp.tlsEnv,
+            config.l4().maglevTableSize());
         dp.reportTls(table);
         dp.current = table;
         try {
@@ -79,7 +80,8 @@ public final class DataPlane implements AutoCloseable {
             throw new IllegalArgumentException("generation " + table.generation() + " is not newer than "
                 + current.generation());
         }
-        CompiledTable t = new CompiledTable(table, endpointsOnly ? current.router : null, current, tlsEnv);
+        CompiledTable t = new CompiledTable(table, endpointsOnly ? current.router : null, current, tlsEnv,
+            config.l4().maglevTableSize());
         if (t.tls != current.tls) {
             reportTls(t);
             io.sluice.dataplane.tls.TlsContexts old = current.tls;
@@ -195,7 +197,8 @@ public final class DataPlane implements AutoCloseable {
             stopAccepting();
         }
         long until = System.currentTimeMillis() + drainMillis;
-        while (System.currentTimeMillis() < until && sum(Shard::liveConnections) > 0) {
+        while (System.currentTimeMillis() < until
+            && sum(Shard::liveConnections) + sum(s -> s.l4().liveConnections()) > 0) {
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {

@@ -25,6 +25,7 @@ import io.sluice.dataplane.metrics.RouteSeries;
 import io.sluice.dataplane.metrics.ShardMetrics;
 import io.sluice.dataplane.ops.AccessLog;
 import io.sluice.dataplane.ops.NodeOps;
+import io.sluice.dataplane.l4.L4Shard;
 import io.sluice.dataplane.route.Router;
 import io.sluice.dataplane.shard.CpuAffinity;
 import io.sluice.dataplane.shard.IdleStrategies;
@@ -90,6 +91,8 @@ public final class Shard implements SteeredShard {
     final AccessLog.Ring accessLog;
     final OutlierDetector outlier;
     final RetryBudget retryBudget;
+    /** L4 (TCP/UDP) listeners and flows of this shard (issue 6); shard-confined like the rest. */
+    private final L4Shard l4;
 
     // Shard-confined state.
     Router router;
@@ -174,6 +177,8 @@ public final class Shard implements SteeredShard {
         }
         this.httpsPortSuffix = (https == 0 || https == 443 ? "" : ":" + https)
             .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        this.l4 = new L4Shard(loop, config.l4(), "0.0.0.0",
+            config.listeners().stream().map(DataPlaneConfig.Listener::port).collect(java.util.stream.Collectors.toSet()));
     }
 
     /** Installs the first table and binds the listeners; returns when the shard accepts connections. */
@@ -310,6 +315,7 @@ public final class Shard implements SteeredShard {
         seriesOfRoute = table.seriesOfRoute;
         publishedBackends = bs;
         installedEpochMillis = System.currentTimeMillis();
+        l4.install(table.l4, System.nanoTime() / 1_000_000); // drain deadlines from now, not the sweep clock
         stats.tablesInstalled++;
         lastSwapNanos = System.nanoTime() - publishedNanos;
         installedGeneration = table.generation();
@@ -474,6 +480,7 @@ public final class Shard implements SteeredShard {
     private void sweep() {
         long now = System.nanoTime() / 1_000_000;
         nowMs = now;
+        l4.sweep(now);
         for (DownstreamConnection c = connHead; c != null; ) {
             DownstreamConnection next = c.nextConn;
             if (c.deadline != 0 && c.deadline <= now) {
@@ -571,6 +578,12 @@ public final class Shard implements SteeredShard {
         for (Channel l : listeners) {
             l.close().syncUninterruptibly();
         }
+        loop.execute(l4::closeListeners);
+    }
+
+    /** This shard's L4 state (its counters and flow counts may be read from any thread). */
+    public L4Shard l4() {
+        return l4;
     }
 
     void shutdown() {

@@ -6,6 +6,7 @@ import io.sluice.routetable.Backend;
 import io.sluice.routetable.BackendProtocol;
 import io.sluice.routetable.Balancer;
 import io.sluice.routetable.Endpoint;
+import io.sluice.routetable.L4Service;
 import io.sluice.routetable.PathRule;
 import io.sluice.routetable.PathType;
 import io.sluice.routetable.RouteTable;
@@ -45,6 +46,11 @@ public final class RouteTableDecoder {
     private int tlsCrc;
     private List<TlsCertificate> tls;
 
+    private long l4Version = Long.MIN_VALUE;
+    private int l4Length = -1;
+    private int l4Crc;
+    private List<L4Service> l4;
+
     private boolean lastReusedRoutes;
 
     /** Whether the last successful {@link #decode} reused the previously decoded ROUTES section. */
@@ -56,8 +62,10 @@ public final class RouteTableDecoder {
     public void reset() {
         routesLength = -1;
         tlsLength = -1;
+        l4Length = -1;
         hosts = null;
         tls = null;
+        l4 = null;
     }
 
     /** The generation in an image's header, after checking magic, version and header CRC. */
@@ -115,6 +123,13 @@ public final class RouteTableDecoder {
         int tLength = getIntLE(image, te + SECTION_LENGTH_OFFSET);
         int tCrc = getIntLE(image, te + SECTION_CRC_OFFSET);
         boolean reuseTls = tls != null && tVersion == tlsVersion && tLength == tlsLength && tCrc == tlsCrc;
+
+        int le = off + sectionEntry(L4);
+        long lVersion = getLongLE(image, le + SECTION_VERSION_OFFSET);
+        int lOffset = off + getIntLE(image, le + SECTION_OFFSET_OFFSET);
+        int lLength = getIntLE(image, le + SECTION_LENGTH_OFFSET);
+        int lCrc = getIntLE(image, le + SECTION_CRC_OFFSET);
+        boolean reuseL4 = l4 != null && lVersion == l4Version && lLength == l4Length && lCrc == l4Crc;
 
         int ee = off + sectionEntry(ENDPOINTS);
         int eOffset = off + getIntLE(image, ee + SECTION_OFFSET_OFFSET);
@@ -237,6 +252,8 @@ public final class RouteTableDecoder {
             newTls = List.of(certs);
         }
 
+        List<L4Service> newL4 = reuseL4 ? l4 : decodeL4(image, lOffset, lLength, lCrc);
+
         checkCrc("ENDPOINTS", image, eOffset, eLength, eCrc);
         ImageSource in = new ImageSource(image, eOffset, eLength, "ENDPOINTS");
         int nb = in.getCount(1);
@@ -267,7 +284,7 @@ public final class RouteTableDecoder {
 
         RouteTable table;
         try {
-            table = new RouteTable(generation, newHosts, Arrays.asList(backends), newDefault, newTls);
+            table = new RouteTable(generation, newHosts, Arrays.asList(backends), newDefault, newTls, newL4);
         } catch (IllegalArgumentException e) {
             throw new CorruptRouteTableException("inconsistent table: " + e.getMessage(), e);
         }
@@ -288,8 +305,54 @@ public final class RouteTableDecoder {
             upstreamTls = newUpstreamTls;
             tls = table.tls();
         }
+        if (!reuseL4) {
+            l4Version = lVersion;
+            l4Length = lLength;
+            l4Crc = lCrc;
+            l4 = table.l4();
+        }
         lastReusedRoutes = reuseRoutes;
         return table;
+    }
+
+    private static final L4Service.Protocol[] L4_PROTOCOLS = L4Service.Protocol.values();
+
+    private static List<L4Service> decodeL4(byte[] image, int off, int len, int crc)
+            throws CorruptRouteTableException {
+        checkCrc("L4", image, off, len, crc);
+        ImageSource in = new ImageSource(image, off, len, "L4");
+        int n = in.getCount(7);
+        L4Service[] services = new L4Service[n];
+        for (int i = 0; i < n; i++) {
+            String name = in.getString();
+            int proto = in.getByte();
+            if (proto >= L4_PROTOCOLS.length) {
+                throw in.corrupt("unknown protocol " + proto);
+            }
+            int port = in.getVarint();
+            int affinity = in.getVarint();
+            int flags = in.getByte();
+            int tableSize = in.getVarint();
+            int ne = in.getCount(5);
+            Endpoint[] eps = new Endpoint[ne];
+            try {
+                for (int j = 0; j < ne; j++) {
+                    String host = in.getString();
+                    int ePort = in.getVarint();
+                    int weight = in.getVarint();
+                    int eFlags = in.getByte();
+                    eps[j] = new Endpoint(host, ePort, weight, (eFlags & FLAG_DRAINING) != 0);
+                }
+                services[i] = new L4Service(name, L4_PROTOCOLS[proto], port, Arrays.asList(eps), affinity,
+                    (flags & FLAG_PROXY_PROTOCOL_V2) != 0, tableSize);
+            } catch (IllegalArgumentException e) {
+                throw new CorruptRouteTableException("L4 section: " + e.getMessage(), e);
+            }
+        }
+        if (!in.atEnd()) {
+            throw in.corrupt(in.remaining() + " trailing bytes");
+        }
+        return List.of(services);
     }
 
     private static void checkCrc(String section, byte[] b, int off, int len, int expected)

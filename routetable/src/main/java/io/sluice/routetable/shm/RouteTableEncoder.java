@@ -4,6 +4,7 @@ import static io.sluice.routetable.shm.RouteTableImage.*;
 
 import io.sluice.routetable.Backend;
 import io.sluice.routetable.Endpoint;
+import io.sluice.routetable.L4Service;
 import io.sluice.routetable.PathRule;
 import io.sluice.routetable.RouteTable;
 import io.sluice.routetable.TlsCertificate;
@@ -43,6 +44,11 @@ public final class RouteTableEncoder {
     private int tlsCrc;
     private long tlsVersion;
 
+    private List<L4Service> lastL4;
+    private byte[] l4Bytes;
+    private int l4Crc;
+    private long l4Version;
+
     private boolean lastRoutesReused;
 
     /** Forget the previous table: the next encode writes every section anew. */
@@ -50,8 +56,10 @@ public final class RouteTableEncoder {
         lastHosts = null;
         lastTls = null;
         lastUpstreamTls = null;
+        lastL4 = null;
         routesBytes = null;
         tlsBytes = null;
+        l4Bytes = null;
     }
 
     /** Whether the last {@link #encode} reused the previous ROUTES section (an endpoint-only change). */
@@ -104,6 +112,22 @@ public final class RouteTableEncoder {
         crcs[TLS] = tlsCrc;
         versions[TLS] = tlsVersion;
         items[TLS] = table.tls().size();
+
+        // L4: written before ENDPOINTS (the table's order is by index, the bytes' order is free), reused unchanged.
+        if (l4Bytes == null || !(table.l4() == lastL4 || table.l4().equals(lastL4))) {
+            scratch.reset();
+            encodeL4(table.l4(), scratch);
+            l4Bytes = scratch.toByteArray();
+            l4Crc = crc(l4Bytes, 0, l4Bytes.length);
+            l4Version = table.generation();
+            lastL4 = table.l4();
+        }
+        offsets[L4] = sink.position();
+        sink.putBytes(l4Bytes, 0, l4Bytes.length);
+        lengths[L4] = l4Bytes.length;
+        crcs[L4] = l4Crc;
+        versions[L4] = l4Version;
+        items[L4] = table.l4().size();
 
         // ENDPOINTS: always encoded, versioned with this generation.
         offsets[ENDPOINTS] = sink.position();
@@ -256,6 +280,25 @@ public final class RouteTableEncoder {
             out.putString(t.clientChainPem());
             out.putString(t.clientKeyPem());
             out.putString(t.serverName());
+        }
+    }
+
+    private static void encodeL4(List<L4Service> services, ImageSink out) {
+        out.putVarint(services.size());
+        for (L4Service s : services) {
+            out.putString(s.name());
+            out.putByte(s.protocol().ordinal());
+            out.putVarint(s.listenPort());
+            out.putVarint(s.affinityTimeoutSeconds());
+            out.putByte(s.proxyProtocol() ? FLAG_PROXY_PROTOCOL_V2 : 0);
+            out.putVarint(s.maglevTableSize());
+            out.putVarint(s.endpoints().size());
+            for (Endpoint e : s.endpoints()) {
+                out.putString(e.host());
+                out.putVarint(e.port());
+                out.putVarint(e.weight());
+                out.putByte(e.draining() ? FLAG_DRAINING : 0);
+            }
         }
     }
 

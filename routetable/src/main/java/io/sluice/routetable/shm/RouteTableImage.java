@@ -6,7 +6,7 @@ import io.sluice.routetable.RouteTable;
  * The binary form of one {@link RouteTable}: an <em>image</em>, self-describing and checksummed, that the agent
  * writes into a slot of the shared route file and the data plane decodes.
  *
- * <p>All integers are little-endian. The image is a fixed header, a section table and three sections, each with its
+ * <p>All integers are little-endian. The image is a fixed header, a section table and four sections, each with its
  * own CRC32C. The split follows the rate at which things change in a cluster: endpoints (pods starting, stopping,
  * becoming ready) change far more often than routes (Ingress edits) or certificates (renewals). A section's
  * <em>version</em> is the generation in which its contents last changed, so a decoder that already holds a section of
@@ -29,15 +29,15 @@ import io.sluice.routetable.RouteTable;
  *  +---------------------------------------------------------------+
  *  |   Header CRC32C: bytes 0..19 and 24..95 (section table)       | 20
  *  +---------------------------------------------------------------+
- *  |                Section table: 3 entries of 24 bytes           | 24
+ *  |                Section table: 4 entries of 24 bytes           | 24
  *  |   +0  Version (long)   generation the section last changed    |
  *  |   +8  Offset  (int)    from the start of the image            |
  *  |   +12 Length  (int)                                           |
  *  |   +16 CRC32C  (int)    of the section's bytes                 |
- *  |   +20 Items   (int)    hosts / certificates / backends        |
- *  |   entry 0: ROUTES, entry 1: TLS, entry 2: ENDPOINTS           |
+ *  |   +20 Items   (int)    hosts / certificates / backends / L4    |
+ *  |   entry 0: ROUTES, 1: TLS, 2: ENDPOINTS, 3: L4                |
  *  +---------------------------------------------------------------+
- *  |                        Sections ...                          ...  96
+ *  |                        Sections ...                          ... 120
  *  +---------------------------------------------------------------+
  * </pre>
  *
@@ -53,6 +53,10 @@ import io.sluice.routetable.RouteTable;
  *  TLS       certificates: count, (name, hosts: count, host*, chain PEM, key PEM)*
  *  ENDPOINTS backends: count (= ROUTES backend count), (endpoints: count, (host, port, weight, flags byte)*)*
  *            flags bit 0: draining; hosts inline (mostly distinct IPs: a string table would not pay)
+ *  L4        services: count, (name, protocol byte (0 TCP, 1 UDP), listen port, affinity timeout seconds,
+ *            flags byte (bit 0: PROXY protocol v2), Maglev table size (0: default),
+ *            endpoints: count, (host, port, weight, flags byte)*)*
+ *            written between TLS and ENDPOINTS in the bytes; reused (same version) while the services are equal
  * </pre>
  *
  * The header CRC covers the section table, and so each section's CRC: a reader verifies the header, then only the
@@ -61,8 +65,8 @@ import io.sluice.routetable.RouteTable;
 public final class RouteTableImage {
     /** "SLRT" read as a little-endian int. */
     public static final int MAGIC = 0x54524c53;
-    public static final int FORMAT_VERSION = 2;
-    public static final int SECTION_COUNT = 3;
+    public static final int FORMAT_VERSION = 3;
+    public static final int SECTION_COUNT = 4;
 
     public static final int MAGIC_OFFSET = 0;
     public static final int FORMAT_VERSION_OFFSET = 4;
@@ -82,8 +86,10 @@ public final class RouteTableImage {
     public static final int ROUTES = 0;
     public static final int TLS = 1;
     public static final int ENDPOINTS = 2;
+    public static final int L4 = 3;
 
     static final int FLAG_DRAINING = 1;
+    static final int FLAG_PROXY_PROTOCOL_V2 = 1;
 
     private RouteTableImage() {
     }
