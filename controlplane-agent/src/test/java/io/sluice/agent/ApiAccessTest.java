@@ -140,6 +140,9 @@ class ApiAccessTest {
             setup.discovery().v1().endpointSlices().inNamespace("shop")
                 .resource(slice("shop", "web-1", "web", "http", 8080, ready("10.0.0.1"))).create();
             setup.secrets().inNamespace("shop").resource(tlsSecret("shop", "shop-tls")).create();
+            // An L4 Service (issue 6): its status.loadBalancer is written too.
+            setup.services().inNamespace("shop").resource(L4ServicesTest.lb("shop", "db", "2024-01-01T00:00:00Z",
+                L4ServicesTest.lbPort("pg", "TCP", 5432))).create();
             // One good path (status is written) and one to a missing Service (an Event is recorded).
             setup.network().v1().ingresses().inNamespace("shop").resource(ingress("shop", "web")
                 .tls("shop-tls", "shop.example.com")
@@ -165,7 +168,12 @@ class ApiAccessTest {
                             && i.getStatus().getLoadBalancer().getIngress() != null
                             && !i.getStatus().getLoadBalancer().getIngress().isEmpty();
                         boolean event = !setup.v1().events().inNamespace("shop").list().getItems().isEmpty();
-                        if (status && event) {
+                        io.fabric8.kubernetes.api.model.Service db = setup.services().inNamespace("shop")
+                            .withName("db").get();
+                        boolean l4Status = db.getStatus() != null && db.getStatus().getLoadBalancer() != null
+                            && db.getStatus().getLoadBalancer().getIngress() != null
+                            && !db.getStatus().getLoadBalancer().getIngress().isEmpty();
+                        if (status && event && l4Status) {
                             break;
                         }
                         assertTrue(System.nanoTime() < deadline, "no status/event; requests: " + recording.requests);

@@ -138,6 +138,10 @@ public final class SluiceCollector extends Collector {
         List<MetricFamilySamples.Sample> tlsFail = new ArrayList<>();
         List<MetricFamilySamples.Sample> logged = new ArrayList<>();
         List<MetricFamilySamples.Sample> dropped = new ArrayList<>();
+        List<MetricFamilySamples.Sample> l4Flows = new ArrayList<>();
+        List<MetricFamilySamples.Sample> l4Active = new ArrayList<>();
+        List<MetricFamilySamples.Sample> l4Datagrams = new ArrayList<>();
+        List<MetricFamilySamples.Sample> l4Errors = new ArrayList<>();
         for (Shard s : shards) {
             List<String> v = List.of(Integer.toString(s.id));
             active.add(new MetricFamilySamples.Sample("sluice_connections_active", sl, v, s.liveConnections()));
@@ -167,6 +171,28 @@ public final class SluiceCollector extends Collector {
             }
             tlsFail.add(new MetricFamilySamples.Sample("sluice_tls_handshake_failures_total", sl, v,
                 s.metrics.tlsHandshakeFailures));
+            io.sluice.dataplane.l4.L4Stats l4 = s.l4().stats; // issue 6: protocol tcp / udp
+            List<String> pl = List.of("shard", "protocol");
+            l4Flows.add(new MetricFamilySamples.Sample("sluice_l4_flows_total", pl, List.of(v.get(0), "tcp"),
+                l4.tcpAccepted));
+            l4Flows.add(new MetricFamilySamples.Sample("sluice_l4_flows_total", pl, List.of(v.get(0), "udp"),
+                l4.udpFlowsCreated));
+            l4Active.add(new MetricFamilySamples.Sample("sluice_l4_connections_active", sl, v,
+                s.l4().liveConnections()));
+            List<String> dl = List.of("shard", "direction");
+            l4Datagrams.add(new MetricFamilySamples.Sample("sluice_l4_udp_datagrams_total", dl,
+                List.of(v.get(0), "in"), l4.udpDatagramsIn));
+            l4Datagrams.add(new MetricFamilySamples.Sample("sluice_l4_udp_datagrams_total", dl,
+                List.of(v.get(0), "out"), l4.udpDatagramsOut));
+            List<String> el = List.of("shard", "protocol", "reason");
+            l4Errors.add(new MetricFamilySamples.Sample("sluice_l4_errors_total", el,
+                List.of(v.get(0), "tcp", "connect_failed"), l4.tcpConnectFailures));
+            l4Errors.add(new MetricFamilySamples.Sample("sluice_l4_errors_total", el,
+                List.of(v.get(0), "tcp", "no_endpoint"), l4.tcpNoEndpoint));
+            l4Errors.add(new MetricFamilySamples.Sample("sluice_l4_errors_total", el,
+                List.of(v.get(0), "udp", "no_endpoint"), l4.udpNoEndpoint));
+            l4Errors.add(new MetricFamilySamples.Sample("sluice_l4_errors_total", el,
+                List.of(v.get(0), "udp", "evicted"), l4.udpFlowsEvicted));
             AccessLog.Ring ring = s.accessLogRing();
             if (ring != null) {
                 logged.add(new MetricFamilySamples.Sample("sluice_access_log_records_total", sl, v, ring.published));
@@ -192,6 +218,14 @@ public final class SluiceCollector extends Collector {
             "TLS handshakes completed, by version and resumption.", tls));
         out.add(new MetricFamilySamples("sluice_tls_handshake_failures", Type.COUNTER, "TLS handshakes failed.",
             tlsFail));
+        out.add(new MetricFamilySamples("sluice_l4_flows", Type.COUNTER,
+            "L4 flows started: TCP connections accepted, UDP flows created.", l4Flows));
+        out.add(new MetricFamilySamples("sluice_l4_connections_active", Type.GAUGE, "Open L4 TCP connections.",
+            l4Active));
+        out.add(new MetricFamilySamples("sluice_l4_udp_datagrams", Type.COUNTER, "UDP datagrams relayed, by direction.",
+            l4Datagrams));
+        out.add(new MetricFamilySamples("sluice_l4_errors", Type.COUNTER,
+            "L4 flows that failed: connect failures, no endpoint, UDP flows evicted by the size bound.", l4Errors));
         out.add(new MetricFamilySamples("sluice_access_log_records", Type.COUNTER,
             "Access-log records handed to the writer.", logged));
         out.add(new MetricFamilySamples("sluice_access_log_dropped", Type.COUNTER,

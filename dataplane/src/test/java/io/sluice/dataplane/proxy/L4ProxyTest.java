@@ -505,6 +505,14 @@ class L4ProxyTest {
             String big = "b".repeat(60_000);
             assertTrue(udpRoundTrip(c, port, big).endsWith(big));
         }
+        // The same in /metrics (protocol udp), and nothing counted as TCP.
+        try (io.sluice.dataplane.ops.AdminServer admin = OpsTestSupport.admin(r)) {
+            String m = OpsTestSupport.get(admin.port(), "/metrics").body();
+            assertEquals(stat(r, s -> s.udpFlowsCreated),
+                (long) OpsTestSupport.metric(m, "sluice_l4_flows_total", "protocol=\"udp\""), m);
+            assertEquals(0, OpsTestSupport.metric(m, "sluice_l4_flows_total", "protocol=\"tcp\""));
+            assertTrue(OpsTestSupport.metric(m, "sluice_l4_udp_datagrams_total", "direction=\"in\"") >= 3001, m);
+        }
     }
 
     @Test
