@@ -10,7 +10,6 @@ import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
-import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Flags;
@@ -25,11 +24,10 @@ import io.sluice.dataplane.http.HttpStatus;
  * of it, see {@link H2UpstreamPool#open}). Many client streams share it, each as one stream here, up to the
  * backend's SETTINGS_MAX_CONCURRENT_STREAMS. It is its own connect listener. Shard thread only.
  */
-final class H2ClientConnection extends Http2ConnectionHandler
+final class H2ClientConnection extends H2Connection
     implements Http2FrameListener, H2ShardState.H2Flushable, ChannelFutureListener {
     final Shard shard;
     final H2UpstreamPool pool;
-    ChannelHandlerContext ctx;
     private final Http2Connection.PropertyKey exchangeKey;
     /** The backend's first SETTINGS arrived: its stream limit is known. */
     boolean ready;
@@ -72,31 +70,7 @@ final class H2ClientConnection extends Http2ConnectionHandler
     public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
         this.ctx = ctx;
         super.handlerAdded(ctx);
-        if (ctx.channel().isActive()) {
-            growConnectionWindow(); // the preface went out in super.handlerAdded
-        }
-    }
-
-    @Override
-    public void channelActive(ChannelHandlerContext ctx) throws Exception {
-        super.channelActive(ctx); // sends the preface
-        growConnectionWindow();
-    }
-
-    private boolean windowGrown;
-
-    /** A larger connection window than the default 64 KiB: many streams share it (bounded: H2Limits). */
-    private void growConnectionWindow() {
-        if (windowGrown) {
-            return;
-        }
-        windowGrown = true;
-        try {
-            connection().local().flowController().incrementWindowSize(connection().connectionStream(),
-                H2Limits.CONNECTION_WINDOW - 65_535);
-        } catch (io.netty.handler.codec.http2.Http2Exception e) {
-            ctx.close();
-        }
+        afterPreface(ctx);
     }
 
     /** Connect completion. */

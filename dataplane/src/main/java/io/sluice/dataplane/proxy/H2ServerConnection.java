@@ -31,12 +31,11 @@ import java.net.InetSocketAddress;
  * whose response cannot move because the client keeps its window shut is reset after the read timeout (a zero-window
  * stall), and an idle connection (no stream open) gets GOAWAY after the idle timeout.
  */
-final class H2ServerConnection extends Http2ConnectionHandler implements Http2FrameListener, H2ShardState.H2Flushable {
+final class H2ServerConnection extends H2Connection implements Http2FrameListener, H2ShardState.H2Flushable {
     final Shard shard;
     final boolean secure;
     final AsciiString listenerPort;
     AsciiString clientIp;
-    ChannelHandlerContext ctx;
     final Http2Connection.PropertyKey exchangeKey;
     /** Reused buffer for routing: authority and path bytes copied in, matched by the Router (no String). */
     ByteBuf routeScratch = Unpooled.wrappedBuffer(new byte[512]);
@@ -96,31 +95,7 @@ final class H2ServerConnection extends Http2ConnectionHandler implements Http2Fr
         shard.h2ConnectionsChanged();
         idleSinceMs = shard.nowMs;
         super.handlerAdded(ctx);
-        if (ctx.channel().isActive()) {
-            growConnectionWindow(); // the preface went out in super.handlerAdded
-        }
-    }
-
-    @Override
-    public void channelActive(ChannelHandlerContext ctx) throws Exception {
-        super.channelActive(ctx); // sends the preface
-        growConnectionWindow();
-    }
-
-    private boolean windowGrown;
-
-    /** A larger connection window than the default 64 KiB: many streams share it (bounded: H2Limits). */
-    private void growConnectionWindow() {
-        if (windowGrown) {
-            return;
-        }
-        windowGrown = true;
-        try {
-            connection().local().flowController().incrementWindowSize(connection().connectionStream(),
-                H2Limits.CONNECTION_WINDOW - 65_535);
-        } catch (io.netty.handler.codec.http2.Http2Exception e) {
-            ctx.close();
-        }
+        afterPreface(ctx);
     }
 
     @Override
