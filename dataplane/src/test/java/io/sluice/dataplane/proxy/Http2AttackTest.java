@@ -182,28 +182,20 @@ class Http2AttackTest {
 
     @Test
     void pingFlood() throws Exception {
-        underAttack(a -> {
-            try {
-                for (int i = 0; i < 20_000; i++) {
-                    a.frame(H2Frames.PING, 0, 0, new byte[8]);
-                    if (i % 100 == 0) {
-                        a.flush();
-                    }
-                }
-                a.flush();
-            } catch (IOException e) {
-                return true;
-            }
-            return endedWith(a, ENHANCE_YOUR_CALM);
-        }, new byte[0]);
+        controlFrameFlood(H2Frames.PING, new byte[8]);
     }
 
     @Test
     void settingsFlood() throws Exception {
+        controlFrameFlood(H2Frames.SETTINGS, new byte[0]);
+    }
+
+    /** 20,000 control frames of {@code type} on stream 0: the attacker gets GOAWAY ENHANCE_YOUR_CALM (or a reset). */
+    private void controlFrameFlood(int type, byte[] payload) throws Exception {
         underAttack(a -> {
             try {
                 for (int i = 0; i < 20_000; i++) {
-                    a.frame(H2Frames.SETTINGS, 0, 0, new byte[0]);
+                    a.frame(type, 0, 0, payload);
                     if (i % 100 == 0) {
                         a.flush();
                     }
