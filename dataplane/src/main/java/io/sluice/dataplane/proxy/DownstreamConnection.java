@@ -85,6 +85,9 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
     io.sluice.dataplane.tls.TlsContexts.HostTls tlsHost;
     /** Client certificate headers for upstream (verify status and subject), made once per connection; or null. */
     private byte[] clientCertHeaders;
+    /** The same for HTTP/2 streams of this connection (ALPN h2): verify status and subject, or null. */
+    private String clientVerify;
+    private String clientSubjectDn;
     /** The HSTS/redirect policy of the exchange's host, or null. */
     private io.sluice.dataplane.tls.TlsContexts.HostPolicy policy;
     Channel ch;
@@ -235,6 +238,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
             } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
                 dn = null;
             }
+            clientVerify = dn == null ? "NONE" : "SUCCESS";
             if (dn == null) {
                 clientCertHeaders = CLIENT_VERIFY_NONE;
             } else {
@@ -245,6 +249,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
                     sb.append(c < 0x20 || c > 0x7e ? '?' : c); // a header value: printable ASCII only
                 }
                 clientCertHeaders = ascii(sb.append("\r\n").toString());
+                clientSubjectDn = sb.substring(sb.indexOf("ssl-client-subject-dn: ") + 23, sb.length() - 2);
             }
         }
         if (io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
@@ -440,7 +445,7 @@ final class DownstreamConnection extends ChannelInboundHandlerAdapter implements
         shard.unregister(this);
         ChannelPipeline p = ch.pipeline();
         p.remove(this);
-        Http2Downstream.install(p, shard, port, secure);
+        Http2Downstream.install(p, shard, port, secure, clientIp, clientVerify, clientSubjectDn);
         if (in != null) {
             p.fireChannelRead(in);
         }

@@ -33,6 +33,8 @@ import java.util.Map;
  */
 final class H2Exchange extends H2StreamUser implements UpstreamOwner, H2ShardState.H2Flushable {
     static final AsciiString GRPC_STATUS = AsciiString.cached("grpc-status");
+    static final AsciiString SSL_CLIENT_VERIFY = AsciiString.cached("ssl-client-verify");
+    static final AsciiString SSL_CLIENT_SUBJECT_DN = AsciiString.cached("ssl-client-subject-dn");
     static final AsciiString GRPC_MESSAGE = AsciiString.cached("grpc-message");
     static final AsciiString GRPC_TIMEOUT = AsciiString.cached("grpc-timeout");
     static final AsciiString APPLICATION_GRPC = AsciiString.cached("application/grpc");
@@ -130,6 +132,15 @@ final class H2Exchange extends H2StreamUser implements UpstreamOwner, H2ShardSta
         }
         headMethod = HEAD.contentEquals(method);
         exMethod = methodCode(method);
+        // Client certificate headers come from the TLS handshake only: a client's own copies are dropped.
+        headers.remove(SSL_CLIENT_VERIFY);
+        headers.remove(SSL_CLIENT_SUBJECT_DN);
+        if (server.clientVerify != null) {
+            headers.set(SSL_CLIENT_VERIFY, server.clientVerify);
+            if (server.clientSubjectDn != null) {
+                headers.set(SSL_CLIENT_SUBJECT_DN, server.clientSubjectDn);
+            }
+        }
         CharSequence timeout = headers.get(GRPC_TIMEOUT);
         if (timeout != null) {
             long ms = grpcTimeoutMillis(timeout);

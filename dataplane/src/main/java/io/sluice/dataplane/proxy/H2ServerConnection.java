@@ -36,6 +36,9 @@ final class H2ServerConnection extends H2Connection implements Http2FrameListene
     final boolean secure;
     final AsciiString listenerPort;
     AsciiString clientIp;
+    /** Client certificate result for upstream ({@code ssl-client-verify}, {@code ssl-client-subject-dn}), or null. */
+    AsciiString clientVerify;
+    AsciiString clientSubjectDn;
     final Http2Connection.PropertyKey exchangeKey;
     /** Reused buffer for routing: authority and path bytes copied in, matched by the Router (no String). */
     ByteBuf routeScratch = Unpooled.wrappedBuffer(new byte[512]);
@@ -85,7 +88,9 @@ final class H2ServerConnection extends H2Connection implements Http2FrameListene
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
         this.ctx = ctx;
-        if (ctx.channel().remoteAddress() instanceof InetSocketAddress isa) {
+        if (clientIp != null) {
+            // set by the HTTP/1 side that handed the connection over (PROXY protocol address)
+        } else if (ctx.channel().remoteAddress() instanceof InetSocketAddress isa) {
             clientIp = AsciiString.of(isa.getAddress().getHostAddress());
         } else {
             clientIp = AsciiString.of("unknown");

@@ -29,6 +29,22 @@ public final class Http2Downstream {
         pipeline.addLast("sluice-h2", H2ServerConnection.create(shard, listenerPort, secure));
     }
 
+    /**
+     * As {@link #install(ChannelPipeline, Shard, int, boolean)}, for a connection whose HTTP/1 side already knows its
+     * client: the address (from a PROXY protocol header, else the socket's) and, with client certificate
+     * authentication, what upstream learns in {@code ssl-client-verify} / {@code ssl-client-subject-dn}.
+     */
+    static void install(ChannelPipeline pipeline, Shard shard, int listenerPort, boolean secure, byte[] clientIp,
+                        String clientVerify, String clientSubjectDn) {
+        H2ServerConnection h = H2ServerConnection.create(shard, listenerPort, secure);
+        if (clientIp != null) {
+            h.clientIp = new io.netty.util.AsciiString(clientIp, true);
+        }
+        h.clientVerify = clientVerify == null ? null : io.netty.util.AsciiString.of(clientVerify);
+        h.clientSubjectDn = clientSubjectDn == null ? null : io.netty.util.AsciiString.of(clientSubjectDn);
+        pipeline.addLast("sluice-h2", h);
+    }
+
     /** After {@code 101 Switching Protocols} to an h2c upgrade: the upgrading request becomes stream 1. */
     static void installUpgraded(ChannelPipeline pipeline, Shard shard, int listenerPort,
                                 io.netty.handler.codec.http2.Http2Settings clientSettings,

@@ -278,6 +278,15 @@ class TlsIntegrationTest {
             assertEquals("SUCCESS", seen.header("ssl-client-verify"));
             assertEquals("CN=alice", seen.header("ssl-client-subject-dn"));
             assertTrue(with.contains("Strict-Transport-Security: max-age=60"), with);
+            // the same over HTTP/2 (ALPN h2, curl): the subject reaches the origin, a forged header does not
+            Run h2 = run("curl", "-sS", "--http2", "-k", "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
+                "--cert", dir.resolve("client.crt").toString(), "--key", dir.resolve("client.key").toString(),
+                "-H", "ssl-client-verify: FORGED", "--resolve", "mtls.test:" + tlsPort + ":127.0.0.1",
+                "https://mtls.test:" + tlsPort + "/mtls-h2");
+            assertEquals("2 200", h2.out, h2.err);
+            TestSupport.Seen seenH2 = lastSeen("/mtls-h2");
+            assertEquals("SUCCESS", seenH2.header("ssl-client-verify"));
+            assertEquals("CN=alice", seenH2.header("ssl-client-subject-dn"));
             // mtls.test's options: no redirect on cleartext
             Run plain = run("curl", "-sS", "-D", "-", "-o", "/dev/null", "-H", "Host: mtls.test",
                 "http://127.0.0.1:" + plainPort + "/");
