@@ -12,7 +12,6 @@ import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
-import io.netty.handler.codec.http2.Http2Flags;
 import io.netty.handler.codec.http2.Http2FrameListener;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Settings;
@@ -217,17 +216,6 @@ final class H2ClientConnection extends H2Connection
     }
 
     @Override
-    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int streamDependency,
-                              short weight, boolean exclusive, int padding, boolean endOfStream) {
-        onHeadersRead(ctx, streamId, headers, padding, endOfStream);
-    }
-
-    @Override
-    public void onPriorityRead(ChannelHandlerContext ctx, int streamId, int streamDependency, short weight,
-                               boolean exclusive) {
-    }
-
-    @Override
     public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) {
         Http2Stream s = connection().stream(streamId);
         H2StreamUser ex = s == null ? null : s.removeProperty(exchangeKey);
@@ -235,10 +223,6 @@ final class H2ClientConnection extends H2Connection
             ex.upstreamReset(errorCode, errorCode == Http2Error.REFUSED_STREAM.code()
                 ? HttpStatus.SERVICE_UNAVAILABLE : HttpStatus.BAD_GATEWAY);
         }
-    }
-
-    @Override
-    public void onSettingsAckRead(ChannelHandlerContext ctx) {
     }
 
     @Override
@@ -256,10 +240,6 @@ final class H2ClientConnection extends H2Connection
     }
 
     @Override
-    public void onPingAckRead(ChannelHandlerContext ctx, long data) {
-    }
-
-    @Override
     public void onPushPromiseRead(ChannelHandlerContext ctx, int streamId, int promisedStreamId, Http2Headers headers,
                                   int padding) throws Http2Exception {
         throw Http2Exception.connectionError(Http2Error.PROTOCOL_ERROR, "push was disabled");
@@ -273,11 +253,6 @@ final class H2ClientConnection extends H2Connection
 
     @Override
     public void onWindowUpdateRead(ChannelHandlerContext ctx, int streamId, int windowSizeIncrement) {
-    }
-
-    @Override
-    public void onUnknownFrame(ChannelHandlerContext ctx, byte frameType, int streamId, Http2Flags flags,
-                               ByteBuf payload) {
     }
 
     private static final class Builder extends AbstractHttp2ConnectionHandlerBuilder<H2ClientConnection, Builder> {

@@ -1,19 +1,24 @@
 package io.sluice.dataplane.proxy;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Flags;
+import io.netty.handler.codec.http2.Http2FrameListener;
+import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Settings;
 
 /**
  * What both ends of Sluice's HTTP/2 connections share ({@link H2ServerConnection} towards clients,
  * {@link H2ClientConnection} towards backends): the handler context, and a connection window larger than the
  * protocol's default 64 KiB, granted once right after the preface (many streams share it; bounded by
- * {@link H2Limits#CONNECTION_WINDOW}).
+ * {@link H2Limits#CONNECTION_WINDOW}), and the frame events both ignore (priority, SETTINGS and PING acks, unknown
+ * frames; HEADERS with priority are plain HEADERS).
  */
-abstract class H2Connection extends Http2ConnectionHandler {
+abstract class H2Connection extends Http2ConnectionHandler implements Http2FrameListener {
     ChannelHandlerContext ctx;
     private boolean windowGrown;
 
@@ -32,6 +37,31 @@ abstract class H2Connection extends Http2ConnectionHandler {
     public void channelActive(ChannelHandlerContext c) throws Exception {
         super.channelActive(c); // sends the preface
         growConnectionWindow();
+    }
+
+    @Override
+    public void onHeadersRead(ChannelHandlerContext c, int streamId, Http2Headers headers, int streamDependency,
+                              short weight, boolean exclusive, int padding, boolean endOfStream)
+        throws Http2Exception {
+        onHeadersRead(c, streamId, headers, padding, endOfStream);
+    }
+
+    @Override
+    public void onPriorityRead(ChannelHandlerContext c, int streamId, int streamDependency, short weight,
+                               boolean exclusive) {
+    }
+
+    @Override
+    public void onSettingsAckRead(ChannelHandlerContext c) {
+    }
+
+    @Override
+    public void onPingAckRead(ChannelHandlerContext c, long data) {
+    }
+
+    @Override
+    public void onUnknownFrame(ChannelHandlerContext c, byte frameType, int streamId, Http2Flags flags,
+                               ByteBuf payload) {
     }
 
     private void growConnectionWindow() {

@@ -11,7 +11,6 @@ import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Exception;
-import io.netty.handler.codec.http2.Http2Flags;
 import io.netty.handler.codec.http2.Http2FrameListener;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Settings;
@@ -245,27 +244,12 @@ final class H2ServerConnection extends H2Connection implements Http2FrameListene
     }
 
     @Override
-    public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int streamDependency,
-                              short weight, boolean exclusive, int padding, boolean endOfStream) {
-        onHeadersRead(ctx, streamId, headers, padding, endOfStream);
-    }
-
-    @Override
-    public void onPriorityRead(ChannelHandlerContext ctx, int streamId, int streamDependency, short weight,
-                               boolean exclusive) {
-    }
-
-    @Override
     public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) {
         Http2Stream stream = connection().stream(streamId);
         H2Exchange ex = stream == null ? null : stream.getProperty(exchangeKey);
         if (ex != null) {
             ex.clientReset(errorCode);
         }
-    }
-
-    @Override
-    public void onSettingsAckRead(ChannelHandlerContext ctx) {
     }
 
     @Override
@@ -276,10 +260,6 @@ final class H2ServerConnection extends H2Connection implements Http2FrameListene
     @Override
     public void onPingRead(ChannelHandlerContext ctx, long data) {
         countControlFrame();
-    }
-
-    @Override
-    public void onPingAckRead(ChannelHandlerContext ctx, long data) {
     }
 
     @Override
@@ -294,11 +274,6 @@ final class H2ServerConnection extends H2Connection implements Http2FrameListene
     @Override
     public void onWindowUpdateRead(ChannelHandlerContext ctx, int streamId, int windowSizeIncrement) {
         stalledSinceMs = 0; // the client reads: progress
-    }
-
-    @Override
-    public void onUnknownFrame(ChannelHandlerContext ctx, byte frameType, int streamId, Http2Flags flags,
-                               ByteBuf payload) {
     }
 
     /** PING and SETTINGS cost the node a reply each: a client that sends them by the thousand loses its connection. */
