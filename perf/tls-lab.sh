@@ -320,31 +320,8 @@ cpu_end() { # phase target run instance
         }' >>"$TSV"
 }
 
-# Runs a load command on the load CPU; output to $1, wall-clock seconds to $GEN_WALL, user+system CPU
-# seconds to $GEN_CPU. In the background and waited for, so that a signal to the lab is handled at once.
-GEN_CPU=0 GEN_WALL=1 LOAD_PID=""
-run_load() { # outfile cmd...
-    local out=$1 tf=$RUN_DIR/time.$$
-    shift
-    (TIMEFORMAT='%R %U %S'; time taskset -c "$LOAD_CPU" "$@" >"$out" 2>&1) 2>"$tf" &
-    LOAD_PID=$!
-    wait "$LOAD_PID" || true
-    LOAD_PID=""
-    read -r GEN_WALL GEN_CPU <<<"$(awk 'END { print $1, $2 + $3 }' "$tf" 2>/dev/null)"
-    GEN_WALL=${GEN_WALL:-1} GEN_CPU=${GEN_CPU:-0}
-}
 
 # ---------------------------------------------------------------------------------------------- parsing
-
-socket_errors() { awk '/Socket errors:/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i } END { print s + 0 }' "$1"; }
-
-# wrk latency value (e.g. 812.00us, 1.20ms, 2.00s) in microseconds.
-to_us() {
-    awk -v v="$1" 'BEGIN {
-        n = v + 0
-        if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /m$/) print n * 60e6;
-        else if (v ~ /s$/) print n * 1e6; else print n }'
-}
 
 # The handshake client's RESULT line into results.tsv.
 parse_client() { # file phase target run

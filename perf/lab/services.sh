@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Process handling shared by the load labs (perf/lab.sh, perf/tls-lab.sh), sourced by them after they define
-# log, RUN_DIR and RESULTS. It installs the EXIT/INT/TERM traps that stop every service the lab started.
+# Process handling and load/parse helpers shared by the load labs (perf/lab.sh, perf/tls-lab.sh), sourced by
+# them after they define log, RUN_DIR, RESULTS and LOAD_CPU. It installs the EXIT/INT/TERM traps that stop every service the lab started.
 
 # Every service runs in its own session (setsid), so one signal to its process group stops it with all
 # its children (nginx workers, the JVM behind bin/sluice) and nothing else.
@@ -73,3 +73,30 @@ trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Runs a load command on the load CPU; its output goes to $1, its wall-clock seconds to $GEN_WALL and its
+# user+system CPU seconds to $GEN_CPU.
+# It runs in the background and is waited for, so that a signal to the lab is handled at once (bash runs
+# traps only between foreground commands) and cleanup can stop the load too.
+GEN_CPU=0 GEN_WALL=1 LOAD_PID=""
+run_load() { # outfile cmd...
+    local out=$1 tf=$RUN_DIR/time.$$
+    shift
+    (TIMEFORMAT='%R %U %S'; time taskset -c "$LOAD_CPU" "$@" >"$out" 2>&1) 2>"$tf" &
+    LOAD_PID=$!
+    wait "$LOAD_PID" || true
+    LOAD_PID=""
+    read -r GEN_WALL GEN_CPU <<<"$(awk 'END { print $1, $2 + $3 }' "$tf" 2>/dev/null)"
+    GEN_WALL=${GEN_WALL:-1} GEN_CPU=${GEN_CPU:-0}
+}
+
+# Sum of wrk's "Socket errors: connect A, read B, write C, timeout D".
+socket_errors() { awk '/Socket errors:/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i } END { print s + 0 }' "$1"; }
+
+# wrk latency value (e.g. 812.00us, 1.20ms, 2.00s) in microseconds.
+to_us() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0
+        if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /m$/) print n * 60e6;
+        else if (v ~ /s$/) print n * 1e6; else print n }'
+}
