@@ -49,43 +49,10 @@ public final class LabReport {
     }
 
     public static void main(String[] args) throws IOException {
-        Path resultsFile = null;
-        Path factsFile = null;
-        Path sectionOut = null;
-        Path benchmarks = null;
-        boolean onlyIfUndisturbed = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--results" -> resultsFile = Path.of(args[++i]);
-                case "--facts" -> factsFile = Path.of(args[++i]);
-                case "--section-out" -> sectionOut = Path.of(args[++i]);
-                case "--benchmarks" -> benchmarks = Path.of(args[++i]);
-                case "--if-undisturbed" -> onlyIfUndisturbed = true;
-                default -> {
-                    System.err.println("LabReport: unknown argument " + args[i]);
-                    System.exit(2);
-                }
-            }
-        }
-        if (resultsFile == null || factsFile == null) {
-            System.err.println("usage: LabReport --results results.tsv --facts facts.txt "
-                + "[--section-out FILE] [--benchmarks BENCHMARKS.md]");
-            System.exit(2);
-        }
-        LabReport report = new LabReport(LabResults.read(resultsFile), readFacts(factsFile));
-        System.out.print(report.text());
-        String section = report.markdown();
-        if (sectionOut != null) {
-            Files.writeString(sectionOut, section, StandardCharsets.UTF_8);
-        }
-        if (benchmarks != null && onlyIfUndisturbed && report.disturbed()) {
-            System.out.printf(Locale.ROOT, "Not updating %s: processes outside the lab used more than %.0f%% of a "
-                + "CPU during this run, so it would replace the published numbers with noisier ones. Run again on a "
-                + "quieter machine, or pass --write to publish these anyway.%n", benchmarks, DISTURBED_PERCENT);
-        } else if (benchmarks != null) {
-            BenchmarksFile.update(benchmarks, section, BenchmarksFile.BEGIN, BenchmarksFile.END, "## Load lab\n\n");
-            System.out.println("Updated the lab section of " + benchmarks);
-        }
+        ReportArgs a = ReportArgs.parse("LabReport", args);
+        LabReport report = new LabReport(LabResults.read(a.results), readFacts(a.facts));
+        a.publish("lab", report.text(), report.markdown(), report.disturbed(), DISTURBED_PERCENT,
+            BenchmarksFile.BEGIN, BenchmarksFile.END, "## Load lab\n\n");
     }
 
     static Map<String, String> readFacts(Path file) throws IOException {

@@ -5,9 +5,6 @@ import static io.sluice.perf.lab.LabReport.micros;
 import static io.sluice.perf.lab.LabReport.ratio;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -108,43 +105,10 @@ public final class TlsLabReport {
     }
 
     public static void main(String[] args) throws IOException {
-        Path resultsFile = null;
-        Path factsFile = null;
-        Path sectionOut = null;
-        Path benchmarks = null;
-        boolean onlyIfUndisturbed = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--results" -> resultsFile = Path.of(args[++i]);
-                case "--facts" -> factsFile = Path.of(args[++i]);
-                case "--section-out" -> sectionOut = Path.of(args[++i]);
-                case "--benchmarks" -> benchmarks = Path.of(args[++i]);
-                case "--if-undisturbed" -> onlyIfUndisturbed = true;
-                default -> {
-                    System.err.println("TlsLabReport: unknown argument " + args[i]);
-                    System.exit(2);
-                }
-            }
-        }
-        if (resultsFile == null || factsFile == null) {
-            System.err.println("usage: TlsLabReport --results results.tsv --facts facts.txt "
-                + "[--section-out FILE] [--benchmarks BENCHMARKS.md [--if-undisturbed]]");
-            System.exit(2);
-        }
-        TlsLabReport report = new TlsLabReport(LabResults.read(resultsFile), LabReport.readFacts(factsFile));
-        System.out.print(report.text());
-        String section = report.markdown();
-        if (sectionOut != null) {
-            Files.writeString(sectionOut, section, StandardCharsets.UTF_8);
-        }
-        if (benchmarks != null && onlyIfUndisturbed && report.disturbed()) {
-            System.out.printf(Locale.ROOT, "Not updating %s: processes outside the lab used more than %.0f%% of a "
-                + "CPU during this run. Run again on a quieter machine, or pass --write to publish these anyway.%n",
-                benchmarks, DISTURBED_PERCENT);
-        } else if (benchmarks != null) {
-            BenchmarksFile.update(benchmarks, section, BEGIN, END, PREAMBLE);
-            System.out.println("Updated the TLS lab section of " + benchmarks);
-        }
+        ReportArgs a = ReportArgs.parse("TlsLabReport", args);
+        TlsLabReport report = new TlsLabReport(LabResults.read(a.results), LabReport.readFacts(a.facts));
+        a.publish("TLS lab", report.text(), report.markdown(), report.disturbed(), DISTURBED_PERCENT, BEGIN, END,
+            PREAMBLE);
     }
 
     boolean disturbed() {
